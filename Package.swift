@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "Attention",
+  products: [
+    .library(name: "Attention", targets: ["Attention"]),
+    .executable(name: "attention", targets: ["AttentionCLI"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // MARK: - System libraries (C stays behind these two doors)
+
+    .systemLibrary(
+      name: "COpenBLAS",
+      path: "Modules/COpenBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]
+    ),
+    .systemLibrary(
+      name: "CLAPACKE",
+      path: "Modules/CLAPACKE",
+      pkgConfig: "lapacke",
+      providers: [.apt(["liblapacke-dev"])]
+    ),
+
+    // MARK: - Public API
+
+    .target(
+      name: "Attention",
+      dependencies: ["COpenBLAS", "CLAPACKE"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+
+    // MARK: - Executables
+
+    .executableTarget(
+      name: "AttentionCLI",
+      dependencies: [
+        "Attention",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    // MARK: - Tests
+
+    .testTarget(
+      name: "AttentionTests",
+      dependencies: ["Attention"]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,54 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// How many threads the attention kernels may use.
+///
+/// Results never depend on this number: every output row is computed by exactly one worker, in
+/// the same order of operations whatever the thread count, so one thread and many threads give
+/// bit-identical results.
+public enum AttentionThreads {
+  private static let configured = Atomic<Int>(0)
+
+  /// The number of cores the operating system reports online.
+  public static var availableCoreCount: Int { Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+  /// The most threads one attention call uses; by default every online core.
+  ///
+  /// Set it to 1 to run single-threaded (OpenBLAS then keeps its own thread count); any value
+  /// below 1 restores the default.
+  public static var maximumCount: Int {
+    get {
+      let value = configured.load(ordering: .relaxed)
+      return value > 0 ? value : availableCoreCount
+    }
+    set { configured.store(Swift.max(0, newValue), ordering: .relaxed) }
+  }
+}
+
+/// Spreads independent work items across cores with Dispatch.
+enum ParallelWork {
+  /// Calls `body` once per chunk of `0..<count`, chunks running concurrently on up to
+  /// ``AttentionThreads/maximumCount`` threads, each chunk a contiguous range.
+  ///
+  /// OpenBLAS is held at one thread while chunks run in parallel: two levels of threads on the
+  /// same cores oversubscribe them. With a single chunk the call runs inline and OpenBLAS keeps
+  /// its own threads, so a lone head still uses every core through BLAS.
+  static func forEachChunk(count: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    let workers = Swift.min(count, AttentionThreads.maximumCount)
+    guard workers > 1 else {
+      if count > 0 { body(0..<count) }
+      return
+    }
+    BLAS.withSingleThread {
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        let start = count * worker / workers
+        let end = count * (worker + 1) / workers
+        body(start..<end)
+      }
+    }
+  }
+}

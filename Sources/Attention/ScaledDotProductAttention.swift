@@ -1,0 +1,96 @@
+/// Scaled dot-product attention: `softmax(Q·Kᵀ · scale + mask) · V`.
+///
+/// ```
+/// scores[b, h, i, j] = scale · Σ_d query[b, h, i, d] · key[b, h / g, j, d]   (g = Hq / Hkv)
+/// weights[b, h, i, :] = softmax over the keys j that row i may see
+/// output[b, h, i, :]  = Σ_j weights[b, h, i, j] · value[b, h / g, j, :]
+/// ```
+///
+/// Shapes (letters as in the rest of the library):
+/// - `query`: `[B, Hq, Nq, Dk]`, or `[Hq, Nq, Dk]`, or `[Nq, Dk]`
+/// - `key`: `[B, Hkv, Nk, Dk]` in the same rank; `value`: `[B, Hkv, Nk, Dv]`
+/// - result: `[B, Hq, Nq, Dv]` in the query's rank.
+///
+/// Cross-attention (`Nq ≠ Nk`) and `Dv ≠ Dk` are supported. Grouped-query and multi-query
+/// attention: `Hq` must be a multiple of `Hkv`, and query head `h` reads key/value head
+/// `h / (Hq / Hkv)` (consecutive groups, as PyTorch, FlashAttention and ggml); K and V are read
+/// in place, never repeated.
+///
+/// Which keys a query row may see is the intersection of three rules: `keyLengths` (keys
+/// `0..<keyLengths[b]` are real, the rest padding), `causal` (see ``CausalAlignment``), and
+/// `mask`. **A row that may see no key has an all-zero output row** (and zero probabilities, and
+/// a log-sum-exp of `-infinity`), never NaN — as PyTorch's current kernels and FlashAttention-2.
+///
+/// The softmax subtracts each row's maximum, so logits of magnitude 1e4 and beyond are exact.
+///
+/// - Parameters:
+///   - query: queries `[B, Hq, Nq, Dk]` (or rank 3 or 2, see above).
+///   - key: keys `[B, Hkv, Nk, Dk]`.
+///   - value: values `[B, Hkv, Nk, Dv]`.
+///   - mask: an optional mask whose case names its polarity (``AttentionMask``).
+///   - causal: an optional causal mask and its alignment when `Nq ≠ Nk`.
+///   - keyLengths: optional per-batch counts of valid keys, each in `0…Nk`.
+///   - scale: the factor applied to `Q·Kᵀ`; default `1/√Dk`.
+///   - backend: which implementation runs (``AttentionBackend``); results agree within rounding.
+/// - Returns: the output `[B, Hq, Nq, Dv]` in the query's rank.
+/// - Throws: ``AttentionError`` for ranks other than 2…4, disagreeing shapes (naming both), `Hq`
+///   not a multiple of `Hkv`, empty dimensions, a mask that does not broadcast, bad key lengths
+///   or a non-finite scale.
+/// - Complexity: O(B·Hq·Nq·Nk·(Dk + Dv)) time. Extra memory: O(threads · blocks) for the
+///   default fused path; O(threads · Nq · Nk) for ``AttentionBackend/blasMaterialized``.
+public func scaledDotProductAttention<Scalar: AttentionScalar>(
+  query: Tensor<Scalar>, key: Tensor<Scalar>, value: Tensor<Scalar>,
+  mask: AttentionMask<Scalar> = .none,
+  causal: CausalAlignment? = nil,
+  keyLengths: [Int]? = nil,
+  scale: Scalar? = nil,
+  backend: AttentionBackend = .blas
+) throws -> Tensor<Scalar> {
+  try scaledDotProductAttention(
+    query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
+    scale: scale, backend: backend, returning: []
+  ).output
+}
+
+/// Scaled dot-product attention that also returns the attention probabilities and/or the row
+/// log-sum-exp.
+///
+/// Identical to ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:scale:backend:)``
+/// otherwise. Asking for ``AttentionOutputs/probabilities`` makes the `.blas` backend run the
+/// materialised path, since the probabilities are the full `[B, Hq, Nq, Nk]` matrix.
+///
+/// - Parameter extras: which of the probabilities `[B, Hq, Nq, Nk]` and log-sum-exp `[B, Hq, Nq]`
+///   to return (always rank 4 and 3, whatever the query's rank).
+/// - Returns: the output and the requested extras.
+/// - Throws: ``AttentionError`` as the plain form does.
+public func scaledDotProductAttention<Scalar: AttentionScalar>(
+  query: Tensor<Scalar>, key: Tensor<Scalar>, value: Tensor<Scalar>,
+  mask: AttentionMask<Scalar> = .none,
+  causal: CausalAlignment? = nil,
+  keyLengths: [Int]? = nil,
+  scale: Scalar? = nil,
+  backend: AttentionBackend = .blas,
+  returning extras: AttentionOutputs
+) throws -> AttentionResult<Scalar> {
+  let problem = try AttentionProblem(
+    query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
+    scale: scale)
+  let result: (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?)
+  switch backend {
+  case .naive:
+    result = NaiveAttention.compute(
+      problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
+  case .blas, .blasMaterialized:
+    result = MaterializedAttention.compute(
+      problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
+  }
+  let p = problem
+  return AttentionResult(
+    output: Tensor(uncheckedShape: p.outputShape, scalars: result.output),
+    probabilities: result.probabilities.map {
+      Tensor(uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount, p.keyCount], scalars: $0)
+    },
+    logSumExp: result.logSumExp.map {
+      Tensor(uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount], scalars: $0)
+    })
+}
