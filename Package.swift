@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "Attention", targets: ["Attention"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
+    .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -38,6 +39,14 @@ let package = Package(
 
     .executableTarget(
       name: "AttentionCLI",
+      dependencies: [
+        "Attention",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    .executableTarget(
+      name: "AttentionBenchmark",
       dependencies: [
         "Attention",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
