@@ -5,6 +5,7 @@ let package = Package(
   name: "Attention",
   products: [
     .library(name: "Attention", targets: ["Attention"]),
+    .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
     .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
@@ -35,6 +36,14 @@ let package = Package(
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
 
+    // MARK: - Models built on the engine
+
+    .target(
+      name: "SentenceEmbedding",
+      dependencies: ["Attention"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+
     // MARK: - Executables
 
     .executableTarget(
@@ -58,6 +67,10 @@ let package = Package(
     .testTarget(
       name: "AttentionTests",
       dependencies: ["Attention"]
+    ),
+    .testTarget(
+      name: "SentenceEmbeddingTests",
+      dependencies: ["SentenceEmbedding", "Attention"]
     ),
   ],
   swiftLanguageModes: [.v6]
