@@ -29,29 +29,23 @@ struct AttentionCommand: ParsableCommand {
       """,
     subcommands: [
       SDPACommand.self,
-      MHACommand.self,
       InfoCommand.self,
-      DemoCommand.self,
     ]
   )
 
   /// Parses the command line and runs the chosen subcommand, reporting any error as one line.
+  ///
+  /// ArgumentParser classifies every error: its own parse and validation errors get status 64,
+  /// anything a command throws (``CommandLineError``, `AttentionError`, `TensorFileError`, each
+  /// describing itself in one line) gets 1; help and version requests print and exit with 0.
   static func main() {
-    let command: any ParsableCommand
     do {
-      command = try parseAsRoot()
+      var command = try parseAsRoot()
+      try command.run()
     } catch {
-      // Help and version requests are "errors" that exit cleanly: let ArgumentParser print them.
-      guard exitCode(for: error) != .success else { exit(withError: error) }
-      ErrorReport.exit(message: message(for: error), status: exitCode(for: error).rawValue)
-    }
-    do {
-      var runnable = command
-      try runnable.run()
-    } catch let exitCode as ExitCode {
-      ErrorReport.exit(message: nil, status: exitCode.rawValue)
-    } catch {
-      ErrorReport.exit(message: ErrorReport.message(for: error), status: ErrorReport.failureStatus)
+      let status = exitCode(for: error)
+      if status == .success { exit(withError: error) }
+      ErrorReport.exit(message: message(for: error), status: status.rawValue)
     }
   }
 }

@@ -1,8 +1,4 @@
-import Attention
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Foundation
 
 /// Input the tool rejects after the command line parsed: the message is the line the user sees.
 struct CommandLineError: Error, CustomStringConvertible {
@@ -17,25 +13,14 @@ struct CommandLineError: Error, CustomStringConvertible {
 /// How a failure reaches the user: exactly one `error: …` line on standard error and an exit
 /// status, never a stack trace.
 enum ErrorReport {
-  /// The status of every failure found while running (bad data, failed write).
-  static let failureStatus: Int32 = 1
-
-  /// The user-facing text of any error the subcommands can throw.
-  static func message(for error: any Error) -> String {
-    switch error {
-    case let error as AttentionError: error.message
-    case let error as CommandLineError: error.message
-    default: String(describing: error)
-    }
-  }
-
   /// Writes `error: <message>` on one line of standard error (if there is a message) and exits.
-  static func exit(message: String?, status: Int32) -> Never {
-    if let message {
-      fputs("error: \(oneLine(message))\n", stderr)
+  static func exit(message: String, status: Int32) -> Never {
+    let line = oneLine(message)
+    if !line.isEmpty {
+      FileHandle.standardError.write(Data("error: \(line)\n".utf8))
     }
-    fflush(stdout)
-    Glibc.exit(status)
+    // `exit` flushes standard output, so whatever a command printed before failing is kept.
+    Foundation.exit(status)
   }
 
   /// `message` folded onto one line: line breaks become "; ", and a leading "Error:" that some

@@ -17,23 +17,6 @@ struct FileArgument: CustomStringConvertible {
   }
 
   var description: String { "\(path) (\(option))" }
-
-  /// Throws a one-line error naming the file and the system's reason if it cannot be read.
-  ///
-  /// The check opens the file, so the reason is the one `open(2)` gives (no such file,
-  /// permission denied), and a directory is named as such rather than failing later as a
-  /// malformed tensor file.
-  func checkReadable() throws {
-    var status = stat()
-    if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
-      throw CommandLineError("cannot read \(self): it is a directory")
-    }
-    let descriptor = open(path, O_RDONLY)
-    guard descriptor >= 0 else {
-      throw CommandLineError("cannot read \(self): \(String(cString: strerror(errno)))")
-    }
-    close(descriptor)
-  }
 }
 
 /// The rule that no output overwrites an input or another output, checked on the command line

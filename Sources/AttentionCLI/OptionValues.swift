@@ -5,6 +5,6 @@ import Attention
 // (`top-left`, `bottom-right`, `blas-materialized`), so ArgumentParser lists the accepted values
 // in `--help` and rejects anything else as a usage error.
 
-extension CausalAlignment: @retroactive ExpressibleByArgument {}
+extension CausalAlignment: ExpressibleByArgument {}
 
-extension AttentionBackend: @retroactive ExpressibleByArgument {}
+extension AttentionBackend: ExpressibleByArgument {}

@@ -121,15 +121,15 @@ struct SDPACommand: ParsableCommand {
     // The library returns the extras in rank 4 and 3; give them the query's rank instead,
     // dropping the leading dimensions of size 1 that a rank-2 or rank-3 query implies.
     let droppedAxes = 4 - q.rank
-    try TensorFiles.write(result.output, to: FileArgument(output, option: "--output"))
+    try TensorFiles.write(AnyTensor(result.output), to: FileArgument(output, option: "--output"))
     if let weightsOutput, let probabilities = result.probabilities {
       try TensorFiles.write(
-        probabilities.reshaped(to: Array(probabilities.shape.dropFirst(droppedAxes))),
+        AnyTensor(probabilities.reshaped(to: Array(probabilities.shape.dropFirst(droppedAxes)))),
         to: FileArgument(weightsOutput, option: "--weights-output"))
     }
     if let lseOutput, let logSumExp = result.logSumExp {
       try TensorFiles.write(
-        logSumExp.reshaped(to: Array(logSumExp.shape.dropFirst(droppedAxes))),
+        AnyTensor(logSumExp.reshaped(to: Array(logSumExp.shape.dropFirst(droppedAxes)))),
         to: FileArgument(lseOutput, option: "--lse-output"))
     }
   }

@@ -42,7 +42,9 @@ func expectOneLineError(
   let line = result.errorLines.first ?? ""
   #expect(line.hasPrefix("error: "), "\(line)", sourceLocation: sourceLocation)
   for fragment in fragments {
-    #expect(line.contains(fragment), "missing \"\(fragment)\" in: \(line)", sourceLocation: sourceLocation)
+    #expect(
+      line.contains(fragment), "missing \"\(fragment)\" in: \(line)", sourceLocation: sourceLocation
+    )
   }
   for trap in ["Fatal error", "Stack dump", "Usage:", "Illegal instruction"] {
     #expect(!result.standardError.contains(trap), "\(result)", sourceLocation: sourceLocation)

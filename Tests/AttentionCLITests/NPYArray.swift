@@ -66,8 +66,10 @@ struct NPYArray: Equatable {
     data.append(contentsOf: Array(header.utf8))
     for value in values {
       switch dtype {
-      case .float32: withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { data.append(contentsOf: $0) }
-      case .float64: withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+      case .float32:
+        withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { data.append(contentsOf: $0) }
+      case .float64:
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
       case .bool: data.append(value != 0 ? 1 : 0)
       }
     }

@@ -62,7 +62,8 @@ struct SDPAErrorTests {
 
   @Test("a bool query is refused by dtype")
   func boolQuery() throws {
-    try scratch.write(NPYArray(.bool, shape: [2, 3, 4], values: .init(repeating: 1, count: 24)), to: "b.npy")
+    try scratch.write(
+      NPYArray(.bool, shape: [2, 3, 4], values: .init(repeating: 1, count: 24)), to: "b.npy")
     expectOneLineError(
       try run(["--query": "b.npy"]), status: 1, containing: ["b.npy", "bool", "float32"])
   }
@@ -97,7 +98,8 @@ struct SDPAErrorTests {
 
   @Test("a mask that does not broadcast names both shapes")
   func maskShape() throws {
-    try scratch.write(NPYArray(.bool, shape: [3, 4], values: .init(repeating: 1, count: 12)), to: "m.npy")
+    try scratch.write(
+      NPYArray(.bool, shape: [3, 4], values: .init(repeating: 1, count: 12)), to: "m.npy")
     expectOneLineError(
       try run(extra: ["--mask", "m.npy"]), status: 1, containing: ["[3, 4]", "[1, 2, 3, 5]"])
   }
@@ -156,7 +158,8 @@ struct SDPAErrorTests {
       try run(extra: ["--weights-output", "link.npy"]), status: 64,
       containing: ["--weights-output", "--query"])
     expectOneLineError(
-      try run(extra: ["--lse-output", "o.npy"]), status: 64, containing: ["--lse-output", "--output"])
+      try run(extra: ["--lse-output", "o.npy"]), status: 64,
+      containing: ["--lse-output", "--output"])
   }
 
   @Test("an unwritable output reports the path")

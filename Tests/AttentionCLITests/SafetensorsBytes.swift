@@ -13,15 +13,18 @@ enum SafetensorsBytes {
       let start = body.count
       for value in array.values {
         switch array.dtype {
-        case .float32: withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { body.append(contentsOf: $0) }
-        case .float64: withUnsafeBytes(of: value.bitPattern.littleEndian) { body.append(contentsOf: $0) }
+        case .float32:
+          withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { body.append(contentsOf: $0) }
+        case .float64:
+          withUnsafeBytes(of: value.bitPattern.littleEndian) { body.append(contentsOf: $0) }
         case .bool: body.append(value != 0 ? 1 : 0)
         }
       }
       let dtype = array.dtype == .float32 ? "F32" : array.dtype == .float64 ? "F64" : "BOOL"
       let shape = array.shape.map(String.init).joined(separator: ",")
       header.append(
-        "\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(start),\(body.count)]}")
+        "\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(start),\(body.count)]}"
+      )
     }
     var json = Array(("{" + header.joined(separator: ",") + "}").utf8)
     while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
