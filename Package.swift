@@ -5,6 +5,7 @@ let package = Package(
   name: "Attention",
   products: [
     .library(name: "Attention", targets: ["Attention"]),
+    .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
   ],
   dependencies: [
@@ -34,6 +35,14 @@ let package = Package(
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
 
+    // MARK: - Models built on the engine
+
+    .target(
+      name: "SentenceEmbedding",
+      dependencies: ["Attention"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+
     // MARK: - Executables
 
     .executableTarget(
@@ -49,6 +58,10 @@ let package = Package(
     .testTarget(
       name: "AttentionTests",
       dependencies: ["Attention"]
+    ),
+    .testTarget(
+      name: "SentenceEmbeddingTests",
+      dependencies: ["SentenceEmbedding", "Attention"]
     ),
     // End-to-end tests run the built `attention` binary; the dependency on the executable target
     // makes `swift test` build it first. `Attention` is there to compare with direct calls.
