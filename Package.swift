@@ -63,6 +63,12 @@ let package = Package(
       name: "SentenceEmbeddingTests",
       dependencies: ["SentenceEmbedding", "Attention"]
     ),
+    // End-to-end tests run the built `attention` binary; the dependency on the executable target
+    // makes `swift test` build it first. `Attention` is there to compare with direct calls.
+    .testTarget(
+      name: "AttentionCLITests",
+      dependencies: ["AttentionCLI", "Attention"]
+    ),
   ],
   swiftLanguageModes: [.v6]
 )

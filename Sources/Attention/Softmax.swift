@@ -29,7 +29,12 @@ enum RowSoftmax {
     _ row: UnsafeMutablePointer<Scalar>, count: Int
   ) -> Scalar {
     var maximum = -Scalar.infinity
-    for j in 0..<count where !(row[j] <= maximum) { maximum = row[j] }
+    // A NaN maximum must stick: `!(x <= maximum)` alone would let a later entry (a masked key's
+    // -inf) replace it, and a row holding a NaN would come out as a fully masked row of zeros.
+    for j in 0..<count where row[j] > maximum || row[j].isNaN {
+      maximum = row[j]
+      if maximum.isNaN { break }
+    }
     guard maximum != -Scalar.infinity else {
       row.update(repeating: 0, count: count)
       return -Scalar.infinity
