@@ -30,6 +30,7 @@ struct AttentionCommand: ParsableCommand {
     subcommands: [
       SDPACommand.self,
       InfoCommand.self,
+      EmbedCommand.self,
       DemoCommand.self,
     ]
   )

@@ -110,7 +110,8 @@ struct EmbedCommand: ParsableCommand {
       let elapsed = try clock.measure {
         result = try embedder.embed(sentences, batchSize: batchSize, backend: path)
       }
-      let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+      let seconds =
+        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
       let rate = Double(sentences.count) / seconds
       print(
         "swift .\(path.rawValue): \(String(format: "%.3f", seconds)) s, \(String(format: "%.1f", rate)) sentences/s"

@@ -10,7 +10,9 @@ import Foundation
 /// and each layer's attention is the engine's ``MultiHeadAttention``.
 ///
 /// ```swift
-/// let encoder = try BertEncoder(contentsOf: modelFolder)
+/// let weights = try SafetensorsFile.read(from: "model.safetensors")
+/// let configuration = try BertConfiguration(contentsOf: URL(fileURLWithPath: "config.json"))
+/// let encoder = try BertEncoder(configuration: configuration, weights: weights)
 /// let batch = try TokenBatch(sequences: [[101, 7592, 102]], paddingID: 0)
 /// let hidden = try encoder(batch)  // [1, 3, 384]
 /// ```
@@ -21,25 +23,22 @@ public struct BertEncoder: Sendable {
   public let layers: [BertLayer]
   let embeddings: BertEmbeddings
 
-  /// Builds the encoder from named tensors.
+  /// Builds the encoder from the tensors of a checkpoint.
   ///
   /// - Parameters:
   ///   - configuration: the sizes; checked with ``BertConfiguration/validate()``.
-  ///   - tensors: every tensor of the checkpoint by name (see the type's description). Besides
-  ///     the encoder's own, only `embeddings.position_ids` and `pooler.dense.{weight,bias}` may
-  ///     be present; they are ignored.
-  ///   - file: the file the tensors came from, named in errors.
-  /// - Throws: ``SentenceEmbeddingError`` naming the file and tensor: `missingTensor`,
-  ///   `wrongShape` (with the found and the expected shape), `wrongDataType` (anything but
-  ///   float32), `unexpectedTensor`; or `invalidConfiguration`.
-  public init(
-    configuration: BertConfiguration, tensors: [String: AnyTensor], file: String
-  ) throws {
+  ///   - weights: the checkpoint's tensors by their Hugging Face names (see the type's
+  ///     description). Besides the encoder's own, only `embeddings.position_ids` and
+  ///     `pooler.dense.{weight,bias}` may be present; they are ignored.
+  /// - Throws: ``SentenceEmbeddingError`` naming the file and the tensor: `missingTensor`,
+  ///   `wrongShape` (with the found and the expected shape), `wrongDataType` (any dtype but
+  ///   `F32`), `unexpectedTensor`; or `invalidConfiguration`.
+  public init(configuration: BertConfiguration, weights file: SafetensorsFile) throws {
     try configuration.validate()
     let c = configuration
     let h = c.hiddenSize
     let epsilon = c.layerNormEpsilon
-    var weights = BertWeights(file: file, tensors: tensors)
+    var weights = BertWeights(file)
 
     func norm(_ prefix: String, _ reason: String) throws -> LayerNorm {
       LayerNorm(

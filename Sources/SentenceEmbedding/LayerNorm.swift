@@ -28,7 +28,8 @@ struct LayerNorm: Sendable {
   func callAsFunction(_ input: Tensor<Float>, adding residual: Tensor<Float>? = nil)
     -> Tensor<Float>
   {
-    precondition(input.shape.last == featureCount && (residual?.shape ?? input.shape) == input.shape)
+    precondition(
+      input.shape.last == featureCount && (residual?.shape ?? input.shape) == input.shape)
     let width = featureCount
     let rowCount = input.count / width
     var output = input.scalars

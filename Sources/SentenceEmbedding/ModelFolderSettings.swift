@@ -54,6 +54,23 @@ enum ModelFolderSettings {
     return options
   }
 
+  /// Reads the weights file.
+  ///
+  /// - Throws: ``SentenceEmbeddingError`` naming the file: `missingFile`, or `unreadableFile`
+  ///   with the reader's explanation (truncated, malformed header, bad offsets, …).
+  static func weights(in file: URL) throws -> SafetensorsFile {
+    guard FileManager.default.fileExists(atPath: file.path) else {
+      throw SentenceEmbeddingError(
+        .missingFile, file: file.path, "weights file \(file.path) does not exist")
+    }
+    do {
+      return try SafetensorsFile.read(from: file.path)
+    } catch {
+      // The reader's messages start with the path already.
+      throw SentenceEmbeddingError(.unreadableFile, file: file.path, "\(error)")
+    }
+  }
+
   /// The decoded file, or `nil` when it does not exist.
   private static func decodeIfPresent<T: Decodable>(_ type: T.Type, from file: URL) throws -> T? {
     guard FileManager.default.fileExists(atPath: file.path) else { return nil }

@@ -61,15 +61,16 @@ public struct SentenceEmbedder: Sendable {
         .missingFile, file: modelFolder.path,
         "model folder \(modelFolder.path) does not exist (`make model` fetches all-MiniLM-L6-v2)")
     }
-    let configuration = try BertConfiguration(contentsOf: modelFolder.appending(path: "config.json"))
+    let configuration = try BertConfiguration(
+      contentsOf: modelFolder.appending(path: "config.json"))
     let options = try ModelFolderSettings.tokenizerOptions(
       in: modelFolder, positionCount: configuration.maximumPositionCount)
     let tokenizer = try WordPieceTokenizer(
       vocabularyFile: modelFolder.appending(path: "vocab.txt"), options: options)
-    let weightsFile = modelFolder.appending(path: "model.safetensors")
     let encoder = try BertEncoder(
-      configuration: configuration, tensors: try ModelFolderSettings.tensors(in: weightsFile),
-      file: weightsFile.path)
+      configuration: configuration,
+      weights: try ModelFolderSettings.weights(in: modelFolder.appending(path: "model.safetensors"))
+    )
     try self.init(tokenizer: tokenizer, encoder: encoder)
   }
 
