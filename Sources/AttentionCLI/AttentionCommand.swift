@@ -29,6 +29,7 @@ struct AttentionCommand: ParsableCommand {
       """,
     subcommands: [
       SDPACommand.self,
+      MHACommand.self,
       InfoCommand.self,
       DemoCommand.self,
     ]
