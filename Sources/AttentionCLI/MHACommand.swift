@@ -83,14 +83,14 @@ struct MHACommand: ParsableCommand {
   @Flag(help: "Refuse NaN or infinite inputs and weights, naming the index.")
   var checkFinite = false
 
+  private var inputFile: FileArgument { FileArgument(input, option: "--input") }
+  private var weightsFile: FileArgument { FileArgument(weights, option: "--weights") }
+  private var keyFile: FileArgument? { key.map { FileArgument($0, option: "--key") } }
+  private var valueFile: FileArgument? { value.map { FileArgument($0, option: "--value") } }
+  private var maskFile: FileArgument? { mask.map { FileArgument($0, option: "--mask") } }
+
   private var inputs: [FileArgument] {
-    var files = [
-      FileArgument(input, option: "--input"), FileArgument(weights, option: "--weights"),
-    ]
-    if let key { files.append(FileArgument(key, option: "--key")) }
-    if let value { files.append(FileArgument(value, option: "--value")) }
-    if let mask { files.append(FileArgument(mask, option: "--mask")) }
-    return files
+    [inputFile, weightsFile] + [keyFile, valueFile, maskFile].compactMap { $0 }
   }
 
   func validate() throws {
@@ -117,20 +117,16 @@ struct MHACommand: ParsableCommand {
   }
 
   func run() throws {
-    let inputFile = FileArgument(input, option: "--input")
     switch try TensorFiles.read(inputFile) {
-    case .float32(let x): try compute(input: x, file: inputFile)
-    case .float64(let x): try compute(input: x, file: inputFile)
+    case .float32(let x): try compute(input: x)
+    case .float64(let x): try compute(input: x)
     case .bool:
       throw CommandLineError("\(inputFile) has dtype bool; the input must be float32 or float64")
     }
   }
 
   /// Loads the layer and the other inputs in the input's dtype, runs it, and writes the outputs.
-  private func compute<Scalar: AttentionScalar>(
-    input x: Tensor<Scalar>, file inputFile: FileArgument
-  ) throws {
-    let weightsFile = FileArgument(weights, option: "--weights")
+  private func compute<Scalar: AttentionScalar>(input x: Tensor<Scalar>) throws {
     let stateDict = try TensorFiles.stateDict(weightsFile, Scalar.self)
     // E is out_proj.weight's size; say so in terms of the options before the layer's own check.
     if let outWeight = stateDict["out_proj.weight"], outWeight.rank == 2,
@@ -144,28 +140,23 @@ struct MHACommand: ParsableCommand {
       pyTorchStateDict: stateDict, headCount: heads, keyValueHeadCount: kvHeads)
     var k: Tensor<Scalar>?
     var v: Tensor<Scalar>?
-    if let key, let value {
-      let keyFile = FileArgument(key, option: "--key")
-      let valueFile = FileArgument(value, option: "--value")
+    if let keyFile, let valueFile {
       k = try TensorFiles.floating(TensorFiles.read(keyFile), Scalar.self, file: keyFile)
       v = try TensorFiles.floating(TensorFiles.read(valueFile), Scalar.self, file: valueFile)
     }
-    try checkKeyPaddingLengths(input: x, key: k, file: inputFile)
+    try checkKeyPaddingLengths(input: x, key: k)
     var attentionMask = AttentionMask<Scalar>.none
-    if let mask {
-      attentionMask = try TensorFiles.mask(FileArgument(mask, option: "--mask"), Scalar.self)
-    }
+    if let maskFile { attentionMask = try TensorFiles.mask(maskFile, Scalar.self) }
     if checkFinite {
       try FiniteCheck.check(x, file: inputFile)
-      if let k, let key { try FiniteCheck.check(k, file: FileArgument(key, option: "--key")) }
-      if let v, let value { try FiniteCheck.check(v, file: FileArgument(value, option: "--value")) }
+      if let k, let keyFile { try FiniteCheck.check(k, file: keyFile) }
+      if let v, let valueFile { try FiniteCheck.check(v, file: valueFile) }
       for (name, tensor) in stateDict.sorted(by: { $0.key < $1.key }) {
         try FiniteCheck.check(
           tensor, file: FileArgument("\(weights) '\(name)'", option: "--weights"))
       }
-      if case .additive(let m) = attentionMask, let mask {
-        try FiniteCheck.check(
-          m, file: FileArgument(mask, option: "--mask"), allowingNegativeInfinity: true)
+      if case .additive(let m) = attentionMask, let maskFile {
+        try FiniteCheck.check(m, file: maskFile, allowingNegativeInfinity: true)
       }
     }
     let outputFile = FileArgument(output, option: "--output")
@@ -190,7 +181,7 @@ extension MHACommand {
   /// message can name the option rather than the library's parameter. Inputs of a rank the layer
   /// rejects are left to its own message.
   fileprivate func checkKeyPaddingLengths<Scalar: AttentionScalar>(
-    input x: Tensor<Scalar>, key k: Tensor<Scalar>?, file inputFile: FileArgument
+    input x: Tensor<Scalar>, key k: Tensor<Scalar>?
   ) throws {
     let keys = k ?? x
     guard let lengths = keyPaddingLengths, x.rank == 2 || x.rank == 3, keys.rank == x.rank else {
