@@ -50,6 +50,7 @@ let package = Package(
       name: "AttentionCLI",
       dependencies: [
         "Attention",
+        "SentenceEmbedding",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
