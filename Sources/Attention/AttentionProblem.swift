@@ -44,6 +44,19 @@ struct AttentionProblem<Scalar: AttentionScalar>: Sendable {
     return Swift.max(0, limit)
   }
 
+  /// Whether query `query` of (batch, head) may see key `key` under every rule: key length,
+  /// causal limit, boolean mask, and an additive mask entry of `-infinity`. Used by the slow
+  /// paths that must skip masked keys one by one; the fast paths apply the same rules in bulk.
+  func isVisible(batch: Int, head: Int, query: Int, key: Int) -> Bool {
+    guard key < visibleKeyLimit(batch: batch, query: query) else { return false }
+    let offset = mask.rowOffset(batch: batch, head: head, query: query) + key
+    switch mask.values {
+    case .none: return true
+    case .boolean(let allowed, let invert): return allowed[offset] != invert
+    case .additive(let bias): return bias[offset] != -Scalar.infinity
+    }
+  }
+
   /// The largest limit any query row of any batch can have: the key loop of every row ends there.
   func maximumKeyLimit(batch: Int, queryRange: Range<Int>) -> Int {
     guard let last = queryRange.last else { return 0 }

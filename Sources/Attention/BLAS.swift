@@ -1,5 +1,9 @@
 import COpenBLAS
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The one door to OpenBLAS: every call into `cblas_*` and `openblas_*` goes through here.
 ///
 /// Dimensions are passed to C as `Int32` (OpenBLAS's `blasint` in Debian's LP64 build); the
@@ -67,5 +71,60 @@ enum BLAS {
     threadCount = 1
     defer { threadCount = previous }
     return try body()
+  }
+}
+
+// MARK: - Run-time core selection
+
+extension BLAS {
+  /// The environment variable through which a user forces OpenBLAS's kernel set.
+  static let coreTypeVariable = "OPENBLAS_CORETYPE"
+
+  /// The two entry points of OpenBLAS's run-time core selection, if this build has them.
+  ///
+  /// Only DYNAMIC_ARCH builds export `gotoblas_dynamic_quit` and `gotoblas_dynamic_init`, so they
+  /// are looked up with `dlsym` instead of being declared: a build without them still links, and
+  /// this is `nil`.
+  private static let coreSelectionEntryPoints:
+    (quit: @convention(c) () -> Void, initialize: @convention(c) () -> Void)? = {
+      // `dlopen(nil)` is the global scope: the program and every library it loaded.
+      guard let global = dlopen(nil, RTLD_LAZY) else { return nil }
+      guard let quit = dlsym(global, "gotoblas_dynamic_quit"),
+        let initialize = dlsym(global, "gotoblas_dynamic_init")
+      else { return nil }
+      typealias Entry = @convention(c) () -> Void
+      return (unsafeBitCast(quit, to: Entry.self), unsafeBitCast(initialize, to: Entry.self))
+    }()
+
+  /// Whether OpenBLAS can choose its core again at run time (a DYNAMIC_ARCH build).
+  static var canReselectCore: Bool { coreSelectionEntryPoints != nil }
+
+  /// Runs OpenBLAS's core selection again as if `OPENBLAS_CORETYPE` were `coreType` (`nil`:
+  /// unset, so OpenBLAS detects the CPU itself), then puts the variable back as it was.
+  ///
+  /// OpenBLAS reads the variable only inside its selection routine, which normally runs once in
+  /// a library constructor before `main`; changing the variable alone has no effect. Quitting and
+  /// re-initialising the selection swaps the kernel table (`gotoblas`) and its blocking
+  /// parameters; buffers are sized for every core of a DYNAMIC_ARCH build, so nothing else needs
+  /// rebuilding. The caller guarantees that no thread is inside OpenBLAS meanwhile (the table is
+  /// briefly null).
+  ///
+  /// - Returns: `false` (and changes nothing) when the build lacks the entry points.
+  static func reselectCore(coreType: String?) -> Bool {
+    guard let entry = coreSelectionEntryPoints else { return false }
+    let saved = getenv(coreTypeVariable).map { String(cString: $0) }
+    entry.quit()
+    if let coreType {
+      setenv(coreTypeVariable, coreType, 1)
+    } else {
+      unsetenv(coreTypeVariable)
+    }
+    entry.initialize()
+    if let saved {
+      setenv(coreTypeVariable, saved, 1)
+    } else {
+      unsetenv(coreTypeVariable)
+    }
+    return true
   }
 }

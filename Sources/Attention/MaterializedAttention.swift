@@ -90,10 +90,23 @@ enum MaterializedAttention {
         applyMask(row: row, columns: columns, limit: limit, maskOffset: p.mask.rowOffset(batch: b, head: h, query: i))
         logSumExp[rowOffset + i] = RowSoftmax.normalize(row, count: columns)
       }
+      let values = value + kvHead * nk * dv
+      if NonFinite.contains(values, count: columns * dv) {
+        // gemm would multiply the zero weights of masked keys by their NaN/Inf values; skip
+        // masked keys explicitly instead, so non-finite values reach only rows that see them.
+        for i in 0..<nq {
+          let weights = scores + i * scoreStride
+          let out = output + (rowOffset + i) * dv
+          for j in 0..<columns where p.isVisible(batch: b, head: h, query: i, key: j) {
+            for e in 0..<dv { out[e] += weights[j] * values[j * dv + e] }
+          }
+        }
+        return
+      }
       BLAS.gemm(
         m: nq, n: dv, k: columns, alpha: 1,
         a: scores, lda: scoreStride,
-        b: value + kvHead * nk * dv, ldb: dv,
+        b: values, ldb: dv,
         beta: 0, c: output + rowOffset * dv, ldc: dv)
     }
 
@@ -110,7 +123,11 @@ enum MaterializedAttention {
         }
       case .additive(let bias):
         bias.withUnsafeBufferPointer { m in
-          for j in 0..<visibleEnd { row[j] += m[maskOffset + j] }
+          // Assigning -inf (rather than adding it) keeps a NaN logit of a masked key out.
+          for j in 0..<visibleEnd {
+            let b = m[maskOffset + j]
+            row[j] = b == -Scalar.infinity ? b : row[j] + b
+          }
         }
       }
     }

@@ -40,7 +40,14 @@ enum NaiveAttention {
             var dot: Scalar = 0
             for d in 0..<dk { dot += query[row * dk + d] * key[(kvBase + j) * dk + d] }
             var logit = dot * p.scale
-            if case .additive(let bias) = p.mask.values { logit += bias[maskRow + j] }
+            if case .additive(let bias) = p.mask.values {
+              // A -inf bias masks the key: it is skipped, like a blocked one (see the NaN policy).
+              guard bias[maskRow + j] != -Scalar.infinity else {
+                visible[j] = false
+                continue
+              }
+              logit += bias[maskRow + j]
+            }
             logits[j] = logit
             // `!(logit <= maximum)` also takes a NaN, so a NaN logit poisons its row (and only it).
             if !(logit <= maximum) { maximum = logit }

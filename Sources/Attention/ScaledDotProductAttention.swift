@@ -23,6 +23,13 @@
 ///
 /// The softmax subtracts each row's maximum, so logits of magnitude 1e4 and beyond are exact.
 ///
+/// **Non-finite values.** A key is *masked* for a query when `keyLengths`, `causal` or a
+/// boolean mask exclude it, or when its additive mask entry is `-infinity`. Masked keys contribute
+/// nothing: NaN or ±infinity in their rows of `key` or `value` never reach that query's output.
+/// NaN or infinity in a query, in an unmasked key or value row, or NaN in an additive mask entry,
+/// propagates (as IEEE arithmetic does) to exactly the outputs of the queries that see it. Every
+/// backend follows this rule.
+///
 /// - Parameters:
 ///   - query: queries `[B, Hq, Nq, Dk]` (or rank 3 or 2, see above).
 ///   - key: keys `[B, Hkv, Nk, Dk]`.

@@ -1,0 +1,106 @@
+/// An affine map `y = x·Wᵀ + b` with PyTorch's `nn.Linear` layout.
+///
+/// The weight is stored `[out, in]` (one row per output feature) and the optional bias `[out]`,
+/// exactly as PyTorch stores them, so a state dict's tensors are used as they are. Applying the
+/// map is one BLAS `gemm` over every row of the input at once, with `W` read transposed in place.
+///
+/// ```swift
+/// let w = try Tensor<Float>(shape: [2, 3], scalars: [1, 0, 0, 0, 1, 1])
+/// let layer = try Linear(weight: w, bias: Tensor(shape: [2], scalars: [0, 10]))
+/// let y = try layer(Tensor(shape: [1, 3], scalars: [1, 2, 3]))  // [[1, 15]]
+/// ```
+public struct Linear<Scalar: AttentionScalar>: Sendable {
+  /// The weight `[out, in]`.
+  public let weight: Tensor<Scalar>
+  /// The bias `[out]`, or `nil` for a linear map without bias.
+  public let bias: Tensor<Scalar>?
+
+  /// The number of features each input row has (`in`, the weight's second dimension).
+  public var inputFeatureCount: Int { weight.shape[1] }
+  /// The number of features each output row has (`out`, the weight's first dimension).
+  public var outputFeatureCount: Int { weight.shape[0] }
+
+  /// Creates a linear map from its weight `[out, in]` and optional bias `[out]`.
+  ///
+  /// - Parameters:
+  ///   - weight: the weight, `[out, in]` (PyTorch's `nn.Linear.weight`).
+  ///   - bias: the bias, `[out]`, or `nil`.
+  /// - Throws: ``AttentionError`` if the weight is not rank 2, or the bias is not `[out]`
+  ///   (naming both shapes).
+  public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>? = nil) throws {
+    guard weight.rank == 2 else {
+      throw AttentionError(
+        .invalidShape,
+        "a linear weight must have rank 2 [out, in], got shape \(weight.shape.shapeDescription)")
+    }
+    if let bias, bias.shape != [weight.shape[0]] {
+      throw AttentionError.mismatch(
+        "a linear bias must be [out]", "bias", bias.shape, "weight [out, in]", weight.shape)
+    }
+    self.weight = weight
+    self.bias = bias
+  }
+
+  /// Creates a linear map with random weights and, if requested, a zero bias.
+  ///
+  /// - Parameters:
+  ///   - inputFeatureCount: `in`, the number of input features.
+  ///   - outputFeatureCount: `out`, the number of output features.
+  ///   - bias: whether the map has a (zero-initialised) bias.
+  ///   - initialization: how the weight `[out, in]` is drawn.
+  ///   - generator: the source of randomness; the same seed gives the same weights.
+  /// - Throws: ``AttentionError`` for negative sizes or a failing initialiser.
+  public init<G: RandomNumberGenerator>(
+    inputFeatureCount: Int, outputFeatureCount: Int, bias: Bool = true,
+    initialization: WeightInitialization = .xavierUniform(), using generator: inout G
+  ) throws {
+    let weight: Tensor<Scalar> = try initialization.makeWeight(
+      shape: [outputFeatureCount, inputFeatureCount], using: &generator)
+    try self.init(weight: weight, bias: bias ? Tensor(zeros: [outputFeatureCount]) : nil)
+  }
+
+  /// Applies the map to every row of `input`: `y[…, o] = Σ_i x[…, i] · W[o, i] + b[o]`.
+  ///
+  /// - Parameter input: `[…, in]`, any rank ≥ 1; all leading dimensions are treated as rows.
+  /// - Returns: `[…, out]`, the input's leading dimensions followed by `out`.
+  /// - Throws: ``AttentionError`` if the input's last dimension is not `in` (naming both shapes).
+  /// - Complexity: O(rows · in · out), one `gemm`.
+  public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
+    guard let features = input.shape.last, features == inputFeatureCount else {
+      throw AttentionError.mismatch(
+        "the input's last dimension must equal the linear map's input features",
+        "input", input.shape, "weight [out, in]", weight.shape)
+    }
+    let inCount = inputFeatureCount
+    let outCount = outputFeatureCount
+    let outputShape = Array(input.shape.dropLast()) + [outCount]
+    _ = try Tensor<Scalar>.elementCount(of: outputShape)  // rejects an output too large to count
+    let rowCount = input.shape.dropLast().reduce(1, *)
+    for dimension in [rowCount, inCount, outCount] where dimension > Int(Int32.max) {
+      throw AttentionError(
+        .memoryLimit, "dimension \(dimension) exceeds the BLAS limit of \(Int32.max)")
+    }
+    // The output starts as the bias broadcast over rows, so the gemm accumulates onto it (beta 1).
+    var output: [Scalar]
+    if let bias {
+      output = []
+      output.reserveCapacity(rowCount * outCount)
+      for _ in 0..<rowCount { output.append(contentsOf: bias.scalars) }
+    } else {
+      output = [Scalar](repeating: 0, count: rowCount * outCount)
+    }
+    if rowCount > 0 && inCount > 0 && outCount > 0 {
+      input.withUnsafeBufferPointer { x in
+        weight.withUnsafeBufferPointer { w in
+          output.withUnsafeMutableBufferPointer { y in
+            BLAS.gemm(
+              transposeB: true, m: rowCount, n: outCount, k: inCount,
+              alpha: 1, a: x.baseAddress!, lda: inCount, b: w.baseAddress!, ldb: inCount,
+              beta: 1, c: y.baseAddress!, ldc: outCount)
+          }
+        }
+      }
+    }
+    return Tensor(uncheckedShape: outputShape, scalars: output)
+  }
+}
