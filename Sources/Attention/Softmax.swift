@@ -7,6 +7,8 @@
 /// - Parameter logits: a tensor of rank ≥ 1; the softmax runs over its last dimension.
 /// - Returns: a tensor of the same shape whose rows sum to 1 (or are all zero).
 /// - Complexity: O(n) for n elements.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func softmax<Scalar: AttentionScalar>(_ logits: Tensor<Scalar>) -> Tensor<Scalar> {
   var result = logits
   guard let width = logits.shape.last, width > 0 else { return result }
@@ -44,7 +46,10 @@ enum RowSoftmax {
     return maximum + Scalar.log(sum)
   }
 
-  /// The largest of `count` values; NaN if any is NaN, `-infinity` if `count` is 0.
+  /// The largest of `count` values, `-infinity` if `count` is 0.
+  ///
+  /// A NaN among them is either returned or ignored: NaN when every other value is `-infinity`,
+  /// otherwise the largest number, and then the NaN makes the row's sum of exponentials NaN.
   @inline(__always)
   static func maximum<Scalar: AttentionScalar>(_ row: UnsafePointer<Scalar>, count: Int) -> Scalar {
     if Scalar.self == Float.self {
@@ -97,19 +102,21 @@ enum RowSoftmax {
     typealias V = SIMD16<Float>
     var accumulator = V(repeating: -.infinity)
     var j = 0
-    // `!(x <= maximum)` also takes a NaN, so a NaN poisons the row's maximum (and so the row).
+    // `x > maximum` skips NaN (twice as fast as a NaN-taking `!(x <= maximum)`); a NaN still
+    // poisons its row through the sum of exponentials, and is looked for below when the
+    // maximum is -infinity, where the caller would otherwise take the row as fully masked.
     while j + V.scalarCount <= count {
       let x = UnsafeRawPointer(row + j).loadUnaligned(as: V.self)
-      accumulator.replace(with: x, where: .!(x .<= accumulator))
+      accumulator.replace(with: x, where: x .> accumulator)
       j += V.scalarCount
     }
-    var maximum = -Float.infinity
-    for lane in 0..<V.scalarCount where !(accumulator[lane] <= maximum) {
-      maximum = accumulator[lane]
-    }
+    var maximum = accumulator.max()
     while j < count {
-      if !(row[j] <= maximum) { maximum = row[j] }
+      if row[j] > maximum { maximum = row[j] }
       j += 1
+    }
+    if maximum == -.infinity {
+      for j in 0..<count where row[j].isNaN { return row[j] }
     }
     return maximum
   }
@@ -161,18 +168,21 @@ enum RowSoftmax {
     typealias V = SIMD8<Double>
     var accumulator = V(repeating: -.infinity)
     var j = 0
+    // `x > maximum` skips NaN (twice as fast as a NaN-taking `!(x <= maximum)`); a NaN still
+    // poisons its row through the sum of exponentials, and is looked for below when the
+    // maximum is -infinity, where the caller would otherwise take the row as fully masked.
     while j + V.scalarCount <= count {
       let x = UnsafeRawPointer(row + j).loadUnaligned(as: V.self)
-      accumulator.replace(with: x, where: .!(x .<= accumulator))
+      accumulator.replace(with: x, where: x .> accumulator)
       j += V.scalarCount
     }
-    var maximum = -Double.infinity
-    for lane in 0..<V.scalarCount where !(accumulator[lane] <= maximum) {
-      maximum = accumulator[lane]
-    }
+    var maximum = accumulator.max()
     while j < count {
-      if !(row[j] <= maximum) { maximum = row[j] }
+      if row[j] > maximum { maximum = row[j] }
       j += 1
+    }
+    if maximum == -.infinity {
+      for j in 0..<count where row[j].isNaN { return row[j] }
     }
     return maximum
   }
