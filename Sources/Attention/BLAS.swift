@@ -1,4 +1,5 @@
 import COpenBLAS
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -65,13 +66,31 @@ enum BLAS {
   /// Used around regions that parallelise over heads themselves: two levels of threads on two
   /// cores oversubscribe them (measured up to 7.6× slower, `../shared/NOTES.md`). The count is
   /// process-wide, so this is called around a parallel region, never inside a worker.
+  ///
+  /// Regions entered concurrently from several threads (attention calls on different tasks)
+  /// share one hold: the first in saves the count and sets 1, the last out restores it. Without
+  /// that, one region's exit would restore the threads under another region still running,
+  /// whose matrix products would then change their rounding (OpenBLAS's results depend on its
+  /// thread count) and oversubscribe the cores.
   static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
-    let previous = threadCount
-    if previous == 1 { return try body() }
-    threadCount = 1
-    defer { threadCount = previous }
+    singleThreadHold.withLock { hold in
+      if hold.depth == 0 {
+        hold.saved = threadCount
+        if hold.saved != 1 { threadCount = 1 }
+      }
+      hold.depth += 1
+    }
+    defer {
+      singleThreadHold.withLock { hold in
+        hold.depth -= 1
+        if hold.depth == 0 && hold.saved != 1 { threadCount = hold.saved }
+      }
+    }
     return try body()
   }
+
+  /// How many ``withSingleThread(_:)`` regions are running, and the count to restore.
+  private static let singleThreadHold = Mutex<(depth: Int, saved: Int)>((0, 1))
 }
 
 // MARK: - Run-time core selection

@@ -100,6 +100,19 @@ enum FusedAttention {
     return (output, nil, extras.contains(.logSumExp) ? logSumExp : nil)
   }
 
+  /// The memory the fused path allocates besides its output and log-sum-exp: each worker's
+  /// tiles, and one flag per (batch, kv head, key tile).
+  static func extraByteCount<Scalar: AttentionScalar>(
+    _ problem: AttentionProblem<Scalar>, blocking: Blocking, workers: Int
+  ) -> Int {
+    let keyBlockCount = (problem.keyCount + blocking.keyColumns - 1) / blocking.keyColumns
+    let perWorker =
+      (blocking.queryRows * blocking.keyColumns + 2 * blocking.queryRows)
+      * MemoryLayout<Scalar>.stride
+    return workers * perWorker
+      + problem.batchCount * problem.keyValueHeadCount * keyBlockCount
+  }
+
   /// One worker's tiles: the scores/probabilities `Bq × Bk` and the running row max and sum.
   struct Scratch<Scalar: AttentionScalar> {
     let scores: UnsafeMutablePointer<Scalar>

@@ -47,8 +47,10 @@ enum MaterializedAttention {
         }
       }
     }
-    return (output, keepsProbabilities ? probabilities : nil,
-            extras.contains(.logSumExp) ? logSumExp : nil)
+    return (
+      output, keepsProbabilities ? probabilities : nil,
+      extras.contains(.logSumExp) ? logSumExp : nil
+    )
   }
 
   /// Raw pointers to one call's buffers, shared read-only by the workers (each writes only the
@@ -92,7 +94,9 @@ enum MaterializedAttention {
       for i in 0..<nq {
         let row = scores + i * scoreStride
         let limit = p.visibleKeyLimit(batch: b, query: i)
-        applyMask(row: row, columns: columns, limit: limit, maskOffset: p.mask.rowOffset(batch: b, head: h, query: i))
+        applyMask(
+          row: row, columns: columns, limit: limit,
+          maskOffset: p.mask.rowOffset(batch: b, head: h, query: i))
         logSumExp[rowOffset + i] = RowSoftmax.normalize(row, count: columns)
       }
       let values = value + kvHead * nk * dv

@@ -14,7 +14,9 @@ public enum AttentionThreads {
   private static let configured = Atomic<Int>(0)
 
   /// The number of cores the operating system reports online.
-  public static var availableCoreCount: Int { Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+  public static var availableCoreCount: Int {
+    Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+  }
 
   /// The most threads one attention call uses; by default every online core.
   ///

@@ -99,7 +99,8 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
   return AttentionResult(
     output: Tensor(uncheckedShape: p.outputShape, scalars: result.output),
     probabilities: result.probabilities.map {
-      Tensor(uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount, p.keyCount], scalars: $0)
+      Tensor(
+        uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount, p.keyCount], scalars: $0)
     },
     logSumExp: result.logSumExp.map {
       Tensor(uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount], scalars: $0)
