@@ -5,7 +5,9 @@ let package = Package(
   name: "Attention",
   products: [
     .library(name: "Attention", targets: ["Attention"]),
+    .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
+    .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -34,10 +36,27 @@ let package = Package(
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
 
+    // MARK: - Models built on the engine
+
+    .target(
+      name: "SentenceEmbedding",
+      dependencies: ["Attention"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+
     // MARK: - Executables
 
     .executableTarget(
       name: "AttentionCLI",
+      dependencies: [
+        "Attention",
+        "SentenceEmbedding",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    .executableTarget(
+      name: "AttentionBenchmark",
       dependencies: [
         "Attention",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -49,6 +68,16 @@ let package = Package(
     .testTarget(
       name: "AttentionTests",
       dependencies: ["Attention"]
+    ),
+    .testTarget(
+      name: "SentenceEmbeddingTests",
+      dependencies: ["SentenceEmbedding", "Attention"]
+    ),
+    // End-to-end tests run the built `attention` binary; the dependency on the executable target
+    // makes `swift test` build it first. `Attention` is there to compare with direct calls.
+    .testTarget(
+      name: "AttentionCLITests",
+      dependencies: ["AttentionCLI", "Attention"]
     ),
   ],
   swiftLanguageModes: [.v6]

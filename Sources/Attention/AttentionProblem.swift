@@ -57,6 +57,14 @@ struct AttentionProblem<Scalar: AttentionScalar>: Sendable {
     }
   }
 
+  /// Whether query `query` of (batch, head) may see at least one key. A row that sees none is
+  /// fully masked (zero output); a row that sees keys whose logits are all `-infinity` is not
+  /// (IEEE arithmetic makes its softmax NaN). The fast paths ask only in that rare case.
+  func seesAnyKey(batch: Int, head: Int, query: Int) -> Bool {
+    let limit = visibleKeyLimit(batch: batch, query: query)
+    return (0..<limit).contains { isVisible(batch: batch, head: head, query: query, key: $0) }
+  }
+
   /// The largest limit any query row of any batch can have: the key loop of every row ends there.
   func maximumKeyLimit(batch: Int, queryRange: Range<Int>) -> Int {
     guard let last = queryRange.last else { return 0 }
@@ -85,7 +93,9 @@ struct ResolvedMask<Scalar: AttentionScalar>: Sendable {
   let headStride: Int
   let queryStride: Int
 
-  static var none: ResolvedMask { ResolvedMask(values: .none, batchStride: 0, headStride: 0, queryStride: 0) }
+  static var none: ResolvedMask {
+    ResolvedMask(values: .none, batchStride: 0, headStride: 0, queryStride: 0)
+  }
 
   /// The offset of the first entry of row (batch, head, query) in the mask's storage.
   @inline(__always)
@@ -113,29 +123,35 @@ extension AttentionProblem {
       )
     }
     guard key.rank == rank else {
-      throw AttentionError.mismatch("query and key must have the same rank", "query", query.shape, "key", key.shape)
+      throw AttentionError.mismatch(
+        "query and key must have the same rank", "query", query.shape, "key", key.shape)
     }
     guard value.rank == rank else {
-      throw AttentionError.mismatch("key and value must have the same rank", "key", key.shape, "value", value.shape)
+      throw AttentionError.mismatch(
+        "key and value must have the same rank", "key", key.shape, "value", value.shape)
     }
     func canonical(_ shape: [Int]) -> [Int] { Array(repeating: 1, count: 4 - shape.count) + shape }
     let q = canonical(query.shape)
     let k = canonical(key.shape)
     let v = canonical(value.shape)
     guard k[0] == q[0] else {
-      throw AttentionError.mismatch("query and key batch sizes differ", "query", query.shape, "key", key.shape)
+      throw AttentionError.mismatch(
+        "query and key batch sizes differ", "query", query.shape, "key", key.shape)
     }
     guard v[0] == k[0], v[1] == k[1], v[2] == k[2] else {
       throw AttentionError.mismatch(
-        "key and value must agree in batch, heads and key count", "key", key.shape, "value", value.shape)
+        "key and value must agree in batch, heads and key count", "key", key.shape, "value",
+        value.shape)
     }
     guard q[3] == k[3] else {
       throw AttentionError.mismatch(
-        "query and key must have the same feature dimension Dk", "query", query.shape, "key", key.shape)
+        "query and key must have the same feature dimension Dk", "query", query.shape, "key",
+        key.shape)
     }
     for (name, shape) in [("query", query.shape), ("key", key.shape), ("value", value.shape)] {
       guard !shape.contains(0) else {
-        throw AttentionError(.invalidShape, "\(name) has an empty dimension: shape \(shape.shapeDescription)")
+        throw AttentionError(
+          .invalidShape, "\(name) has an empty dimension: shape \(shape.shapeDescription)")
       }
     }
     guard k[1] > 0, q[1] % k[1] == 0 else {
@@ -147,12 +163,14 @@ extension AttentionProblem {
     let batchCount = q[0]
     let keyCount = k[2]
     for dimension in q + k + v where dimension > Int(Int32.max) {
-      throw AttentionError(.memoryLimit, "dimension \(dimension) exceeds the BLAS limit of \(Int32.max)")
+      throw AttentionError(
+        .memoryLimit, "dimension \(dimension) exceeds the BLAS limit of \(Int32.max)")
     }
     if let keyLengths {
       guard keyLengths.count == batchCount else {
         throw AttentionError(
-          .invalidArgument, "keyLengths has \(keyLengths.count) entries but the batch size is \(batchCount)")
+          .invalidArgument,
+          "keyLengths has \(keyLengths.count) entries but the batch size is \(batchCount)")
       }
       if let bad = keyLengths.first(where: { $0 < 0 || $0 > keyCount }) {
         throw AttentionError(
@@ -178,11 +196,15 @@ extension AttentionProblem {
     switch mask {
     case .none: self.mask = .none
     case .allow(let tensor):
-      self.mask = try ResolvedMask(shape: tensor.shape, scoreShape: scoreShape, values: .boolean(tensor.scalars, invert: false))
+      self.mask = try ResolvedMask(
+        shape: tensor.shape, scoreShape: scoreShape, values: .boolean(tensor.scalars, invert: false)
+      )
     case .block(let tensor):
-      self.mask = try ResolvedMask(shape: tensor.shape, scoreShape: scoreShape, values: .boolean(tensor.scalars, invert: true))
+      self.mask = try ResolvedMask(
+        shape: tensor.shape, scoreShape: scoreShape, values: .boolean(tensor.scalars, invert: true))
     case .additive(let tensor):
-      self.mask = try ResolvedMask(shape: tensor.shape, scoreShape: scoreShape, values: .additive(tensor.scalars))
+      self.mask = try ResolvedMask(
+        shape: tensor.shape, scoreShape: scoreShape, values: .additive(tensor.scalars))
     }
   }
 }
@@ -202,6 +224,7 @@ extension ResolvedMask {
     let queryStride = padded[2] == 1 ? 0 : rowStride
     let headStride = padded[1] == 1 ? 0 : rowStride * padded[2]
     let batchStride = padded[0] == 1 ? 0 : rowStride * padded[2] * padded[1]
-    self.init(values: values, batchStride: batchStride, headStride: headStride, queryStride: queryStride)
+    self.init(
+      values: values, batchStride: batchStride, headStride: headStride, queryStride: queryStride)
   }
 }

@@ -86,18 +86,26 @@ enum MaterializedAttention {
         scores = scratch!
         scoreStride = columns
       }
+      // BLAS may skip the product when alpha is 0 (OpenBLAS does), which would hide a NaN or an
+      // infinity of Q or K; with a zero scale, form the product and multiply by 0 afterwards.
+      let zeroScale = p.scale == 0
       BLAS.gemm(
-        transposeB: true, m: nq, n: columns, k: dk, alpha: p.scale,
+        transposeB: true, m: nq, n: columns, k: dk, alpha: zeroScale ? 1 : p.scale,
         a: query + rowOffset * dk, lda: dk,
         b: key + kvHead * nk * dk, ldb: dk,
         beta: 0, c: scores, ldc: scoreStride)
       for i in 0..<nq {
         let row = scores + i * scoreStride
+        if zeroScale { for j in 0..<columns { row[j] *= 0 } }
         let limit = p.visibleKeyLimit(batch: b, query: i)
         applyMask(
           row: row, columns: columns, limit: limit,
           maskOffset: p.mask.rowOffset(batch: b, head: h, query: i))
-        logSumExp[rowOffset + i] = RowSoftmax.normalize(row, count: columns)
+        var rowLogSumExp = RowSoftmax.normalize(row, count: columns)
+        if !rowLogSumExp.isFinite {
+          rowLogSumExp = settleNonFiniteRow(row, columns: columns, batch: b, head: h, query: i)
+        }
+        logSumExp[rowOffset + i] = rowLogSumExp
       }
       let values = value + kvHead * nk * dv
       if NonFinite.contains(values, count: columns * dv) {
@@ -117,6 +125,25 @@ enum MaterializedAttention {
         a: scores, lda: scoreStride,
         b: values, ldb: dv,
         beta: 0, c: output + rowOffset * dv, ldc: dv)
+    }
+
+    /// Rewrites the weights of a row whose softmax came out non-finite and returns its log-sum-exp.
+    ///
+    /// A row that sees no key stays zero (`-infinity`). Otherwise a NaN or infinity it sees, or
+    /// logits that are all `-infinity`, make its softmax NaN (as IEEE arithmetic does): every
+    /// visible key's weight is NaN and every masked key's is exactly 0, so the probabilities
+    /// never show a weight on a masked key. Rare, so it asks the problem key by key.
+    func settleNonFiniteRow(
+      _ row: UnsafeMutablePointer<Scalar>, columns: Int, batch b: Int, head h: Int, query i: Int
+    ) -> Scalar {
+      guard problem.seesAnyKey(batch: b, head: h, query: i) else {
+        row.update(repeating: 0, count: columns)
+        return -Scalar.infinity
+      }
+      for j in 0..<columns {
+        row[j] = problem.isVisible(batch: b, head: h, query: i, key: j) ? .nan : 0
+      }
+      return .nan
     }
 
     /// Sets the logits of keys a row may not see to `-infinity` and adds an additive mask.

@@ -29,11 +29,13 @@ enum NaiveAttention {
           let limit = p.visibleKeyLimit(batch: b, query: i)
           let maskRow = p.mask.rowOffset(batch: b, head: h, query: i)
           var maximum = -Scalar.infinity
+          var seesAnyKey = false
           for j in 0..<nk {
             visible[j] = j < limit
             switch p.mask.values {
             case .none: break
-            case .boolean(let allowed, let invert): visible[j] = visible[j] && (allowed[maskRow + j] != invert)
+            case .boolean(let allowed, let invert):
+              visible[j] = visible[j] && (allowed[maskRow + j] != invert)
             case .additive: break
             }
             guard visible[j] else { continue }
@@ -49,11 +51,13 @@ enum NaiveAttention {
               logit += bias[maskRow + j]
             }
             logits[j] = logit
-            // `!(logit <= maximum)` also takes a NaN, so a NaN logit poisons its row (and only it).
-            if !(logit <= maximum) { maximum = logit }
+            seesAnyKey = true
+            // A NaN logit poisons its row (and only it); once NaN, the maximum stays NaN.
+            if logit > maximum || logit.isNaN, !maximum.isNaN { maximum = logit }
           }
-          // A row with no visible key (or only -inf logits) has no distribution: output zeros.
-          guard maximum != -Scalar.infinity else {
+          // A row with no visible key has no distribution: output zeros. (Visible keys whose
+          // logits are all -inf, from an infinite Q or K, give NaN below, as IEEE arithmetic does.)
+          guard seesAnyKey else {
             logSumExp?[row] = -Scalar.infinity
             continue
           }

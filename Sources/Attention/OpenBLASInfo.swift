@@ -35,7 +35,7 @@ public enum OpenBLAS {
       case .redetected(ignoring: nil): "re-detected at run time (OPENBLAS_CORETYPE unset)"
       case .redetected(ignoring: let name?):
         "re-detected at run time, ignoring OPENBLAS_CORETYPE=\(name)"
-      case .selectedByName(let name): "selected at run time by name (\(name))"
+      case .selectedByName(let name): "selected by name at run time (\(name))"
       }
     }
   }

@@ -1,0 +1,174 @@
+import Attention
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One line of the results table: a path on a shape, or why it did not run.
+struct BenchmarkResult: Sendable {
+  var shape: BenchmarkShape
+  /// The backend's name as the command-line tool spells it (`blas`, `blas-materialized`, `naive`).
+  var path: String
+  /// Median seconds of the timed runs; `nil` when the path was skipped.
+  var medianSeconds: Double?
+  var runCount = 0
+  /// Peak resident growth during one call, in bytes (output included).
+  var peakBytes: Int?
+  var differenceFromNaive: Double?
+  var differenceFromDouble: Double?
+  var speedupOverNaive: Double?
+  var note: String?
+
+  var gigaflopsPerSecond: Double? { medianSeconds.map { shape.floatingPointOperations / $0 / 1e9 } }
+}
+
+/// What the runner is asked to do, from the command line.
+struct BenchmarkSettings: Sendable {
+  var warmups: Int
+  var repetitions: Int
+  /// Timed runs are added for fast cases until they cover this many seconds (at most 50 runs).
+  var minimumTimedSeconds: Double
+  /// The naive path runs only when its estimated time is at most this.
+  var naiveLimitSeconds: Double
+  var skipsNaive: Bool
+}
+
+/// Runs each path of each case: warm-up, one run under the memory probe (whose output is kept
+/// for the accuracy columns), then the timed runs.
+struct BenchmarkRunner {
+  let settings: BenchmarkSettings
+
+  /// Seeded inputs for a case; each tensor owns its storage alone, so nothing in a timed region
+  /// can trigger a copy-on-write.
+  static func makeInputs(for shape: BenchmarkShape, seed: UInt64) throws -> (
+    query: Tensor<Float>, key: Tensor<Float>, value: Tensor<Float>
+  ) {
+    var generator = SplitMix64(seed: seed)
+    let s = shape
+    let q = try Tensor<Float>.randomNormal(
+      shape: [s.batchCount, s.queryHeadCount, s.queryCount, s.headDimension], using: &generator)
+    let k = try Tensor<Float>.randomNormal(
+      shape: [s.batchCount, s.keyValueHeadCount, s.keyCount, s.headDimension], using: &generator)
+    let v = try Tensor<Float>.randomNormal(
+      shape: [s.batchCount, s.keyValueHeadCount, s.keyCount, s.headDimension], using: &generator)
+    return (q, k, v)
+  }
+
+  /// All paths on one shape, the naive one first when it fits the time limit.
+  func run(_ shape: BenchmarkShape, seed: UInt64, progress: (BenchmarkResult) -> Void) throws
+    -> [BenchmarkResult]
+  {
+    let (q, k, v) = try Self.makeInputs(for: shape, seed: seed)
+    let reference = SampledReference(shape: shape, query: q, key: k, value: v)
+    let causal: CausalAlignment? = shape.causal ? .bottomRight : nil
+    func attention(_ backend: AttentionBackend) throws -> Tensor<Float> {
+      try scaledDotProductAttention(query: q, key: k, value: v, causal: causal, backend: backend)
+    }
+
+    var results = [BenchmarkResult]()
+    var naiveOutput: Tensor<Float>?
+    var naiveSeconds: Double?
+    let naive = try runNaive(shape, attention: attention, reference: reference)
+    naiveOutput = naive.output
+    naiveSeconds = naive.result.medianSeconds
+    progress(naive.result)
+
+    for backend in [AttentionBackend.blas, .blasMaterialized] {
+      var first = 0.0
+      for index in 0..<Swift.max(1, settings.warmups) {
+        let seconds = try Timing.measure(warmups: 0, repetitions: 1) {
+          Sink.consume(try attention(backend).scalars[0])
+        }[0]
+        if index == 0 { first = seconds }
+      }
+      let (output, peak) = try MemoryProbe.measure { try attention(backend) }
+      let repetitions = Timing.repetitions(
+        atLeast: settings.repetitions, runSeconds: first,
+        minimumSeconds: settings.minimumTimedSeconds, ceiling: 50)
+      let times = try Timing.measure(warmups: 0, repetitions: repetitions) {
+        Sink.consume(try attention(backend).scalars[0])
+      }
+      let median = Timing.median(times)
+      let result = BenchmarkResult(
+        shape: shape, path: backend.rawValue, medianSeconds: median, runCount: times.count,
+        peakBytes: peak,
+        differenceFromNaive: naiveOutput.map { Double(output.maxAbsoluteDifference(to: $0)) },
+        differenceFromDouble: reference.maximumDifference(to: output, shape: shape),
+        speedupOverNaive: naiveSeconds.map { $0 / median })
+      progress(result)
+      results.append(result)
+    }
+    results.append(naive.result)
+    return results
+  }
+
+  /// The naive path, or a skipped row with its estimated time.
+  ///
+  /// The estimate times the naive kernel on one head with a few queries against all `Nk` keys of
+  /// the same width and scales its operations per second to the whole case. Runs within the limit
+  /// are each timed (the first also under the memory probe); there is no separate warm-up, as
+  /// the naive kernel has no lazily built state and its runs last long enough not to need one.
+  private func runNaive(
+    _ shape: BenchmarkShape, attention: (AttentionBackend) throws -> Tensor<Float>,
+    reference: SampledReference
+  ) throws -> (result: BenchmarkResult, output: Tensor<Float>?) {
+    var result = BenchmarkResult(shape: shape, path: AttentionBackend.naive.rawValue)
+    if settings.skipsNaive {
+      result.note = "naive skipped (--skip-naive)"
+      return (result, nil)
+    }
+    let estimate = try Self.estimateNaiveSeconds(shape)
+    guard estimate <= settings.naiveLimitSeconds else {
+      result.note = "naive skipped: estimated \(Self.formatSeconds(estimate))"
+      return (result, nil)
+    }
+    let runs = Swift.max(
+      1,
+      Swift.min(settings.repetitions, Int(settings.naiveLimitSeconds / Swift.max(estimate, 1e-9))))
+    let clock = ContinuousClock()
+    var times = [Double]()
+    var output: Tensor<Float>?
+    for index in 0..<runs {
+      if index == 0 {
+        let probed = try MemoryProbe.measure {
+          let start = clock.now
+          let output = try attention(.naive)
+          return (output, (clock.now - start).seconds)
+        }
+        output = probed.result.0
+        times.append(probed.result.1)
+        result.peakBytes = probed.peakBytes
+      } else {
+        times.append(
+          try Timing.measure(warmups: 0, repetitions: 1) {
+            Sink.consume(try attention(.naive).scalars[0])
+          }[0])
+      }
+    }
+    result.medianSeconds = Timing.median(times)
+    result.runCount = runs
+    result.differenceFromDouble = output.map { reference.maximumDifference(to: $0, shape: shape) }
+    return (result, output)
+  }
+
+  /// Seconds the naive path would take on `shape`, from a run on one head of it.
+  static func estimateNaiveSeconds(_ shape: BenchmarkShape) throws -> Double {
+    let probe = BenchmarkShape(
+      batch: 1, heads: 1, queries: Swift.min(shape.queryCount, 16), keys: shape.keyCount,
+      dimension: shape.headDimension)
+    let (q, k, v) = try makeInputs(for: probe, seed: 1)
+    let seconds = try Timing.measure(warmups: 0, repetitions: 1) {
+      Sink.consume(
+        try scaledDotProductAttention(query: q, key: k, value: v, backend: .naive).scalars[0])
+    }[0]
+    // The naive kernel still walks every key of a causal row to test visibility; count the
+    // masked half at a quarter of the cost of a visible key (measured order of magnitude).
+    let causalFactor = shape.causal ? 0.625 : 1
+    return seconds * Double(shape.batchCount * shape.queryHeadCount * shape.queryCount)
+      / Double(probe.queryCount) * causalFactor
+  }
+
+  static func formatSeconds(_ seconds: Double) -> String {
+    seconds < 100 ? formatted(seconds, digits: 1) + " s" : "\(Int(seconds.rounded())) s"
+  }
+}

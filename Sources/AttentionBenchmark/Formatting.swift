@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+// Number formatting for the table, without Foundation's formatters (whose output depends on
+// the locale).
+
+/// `value` with `digits` decimals, without Foundation's formatters.
+func formatted(_ value: Double, digits: Int) -> String {
+  guard value.isFinite else { return "\(value)" }
+  var scale = 1.0
+  for _ in 0..<digits { scale *= 10 }
+  let rounded = (abs(value) * scale).rounded()
+  let whole = Int(rounded / scale)
+  let fraction = Int(rounded - Double(whole) * scale)
+  var text = "\(whole)"
+  if digits > 0 {
+    let digitsText = String(fraction)
+    text += "." + String(repeating: "0", count: digits - digitsText.count) + digitsText
+  }
+  return (value < 0 && rounded != 0 ? "-" : "") + text
+}
+
+/// `value` in scientific notation with two significant decimals, e.g. `3.1e-07`.
+func scientific(_ value: Double) -> String {
+  guard value.isFinite else { return "\(value)" }
+  guard value != 0 else { return "0" }
+  var exponent = Int(log10(abs(value)).rounded(.down))
+  var mantissa = value / pow(10, Double(exponent))
+  if abs(mantissa) >= 9.95 {
+    mantissa /= 10
+    exponent += 1
+  }
+  let sign = exponent < 0 ? "-" : "+"
+  let digits = abs(exponent) < 10 ? "0\(abs(exponent))" : "\(abs(exponent))"
+  return formatted(mantissa, digits: 1) + "e" + sign + digits
+}
+
+/// Bytes as MiB with one decimal.
+func mebibytes(_ bytes: Int) -> String { formatted(Double(bytes) / 1_048_576, digits: 1) }

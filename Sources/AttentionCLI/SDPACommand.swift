@@ -1,0 +1,130 @@
+import ArgumentParser
+import Attention
+
+/// `attention sdpa`: scaled dot-product attention on `.npy` tensors.
+struct SDPACommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sdpa",
+    abstract: "Scaled dot-product attention, softmax(Q·Kᵀ·scale + mask)·V, on .npy tensors.",
+    discussion: """
+      Shapes: query [B, Hq, Nq, Dk], [Hq, Nq, Dk] or [Nq, Dk]; key [.., Hkv, Nk, Dk] and value \
+      [.., Hkv, Nk, Dv] in the same rank. Hq must be a multiple of Hkv (grouped-query attention: \
+      query head h reads key/value head h / (Hq / Hkv)).
+
+      Dtypes: query, key and value must all be float32 or all float64; the computation and every \
+      output use that dtype (mixed dtypes are refused rather than converted silently). A bool \
+      mask means true = may attend; a float mask (same dtype as the query) is added to the scaled \
+      logits, -inf blocking. The mask broadcasts to [B, Hq, Nq, Nk] from [Nq, Nk], [Hq, Nq, Nk], \
+      [B, 1, Nq, Nk] or any shape with 1s except in Nk.
+
+      Outputs: --output [.., Hq, Nq, Dv] in the query's rank; --weights-output the attention \
+      probabilities [.., Hq, Nq, Nk]; --lse-output the log-sum-exp of each row's logits \
+      [.., Hq, Nq]. A query row that may see no key gets zeros (and -inf log-sum-exp), never NaN.
+      """
+  )
+
+  @Option(help: ArgumentHelp("Queries, float32 or float64.", valueName: "q.npy"))
+  var query: String
+
+  @Option(help: ArgumentHelp("Keys, in the query's rank and dtype.", valueName: "k.npy"))
+  var key: String
+
+  @Option(help: ArgumentHelp("Values, in the query's rank and dtype.", valueName: "v.npy"))
+  var value: String
+
+  @Option(
+    help: ArgumentHelp(
+      "Mask: bool (true = may attend) or additive float in the query's dtype.",
+      valueName: "m.npy"))
+  var mask: String?
+
+  @Option(help: "Causal mask, aligned top-left (PyTorch is_causal) or bottom-right (KV cache).")
+  var causal: CausalAlignment?
+
+  @Option(help: "Factor applied to Q·Kᵀ (default 1/√Dk).")
+  var scale: Double?
+
+  @Option(help: "Implementation; all agree within rounding.")
+  var backend: AttentionBackend = .blas
+
+  @Option(help: ArgumentHelp("Where to write the output.", valueName: "o.npy"))
+  var output: String
+
+  @Option(help: ArgumentHelp("Also write the attention probabilities.", valueName: "p.npy"))
+  var weightsOutput: String?
+
+  @Option(help: ArgumentHelp("Also write each row's log-sum-exp.", valueName: "l.npy"))
+  var lseOutput: String?
+
+  @Flag(help: "Refuse NaN or infinite inputs (an additive mask may hold -inf), naming the index.")
+  var checkFinite = false
+
+  private var queryFile: FileArgument { FileArgument(query, option: "--query") }
+  private var keyFile: FileArgument { FileArgument(key, option: "--key") }
+  private var valueFile: FileArgument { FileArgument(value, option: "--value") }
+  private var maskFile: FileArgument? { mask.map { FileArgument($0, option: "--mask") } }
+
+  private var inputs: [FileArgument] {
+    [queryFile, keyFile, valueFile] + (maskFile.map { [$0] } ?? [])
+  }
+
+  private var outputs: [FileArgument] {
+    [FileArgument(output, option: "--output")]
+      + (weightsOutput.map { [FileArgument($0, option: "--weights-output")] } ?? [])
+      + (lseOutput.map { [FileArgument($0, option: "--lse-output")] } ?? [])
+  }
+
+  func validate() throws {
+    if let scale, !scale.isFinite {
+      throw ValidationError("--scale must be a finite number, got \(scale)")
+    }
+    try OutputPaths.check(outputs: outputs, inputs: inputs)
+  }
+
+  func run() throws {
+    switch try TensorFiles.read(queryFile) {
+    case .float32(let q): try compute(query: q)
+    case .float64(let q): try compute(query: q)
+    case .bool:
+      throw CommandLineError(
+        "\(queryFile) has dtype bool; queries, keys and values must be float32 or float64")
+    }
+  }
+
+  /// Reads the other inputs in the query's dtype, computes, and writes the outputs.
+  private func compute<Scalar: AttentionScalar>(query q: Tensor<Scalar>) throws {
+    let k = try TensorFiles.floating(TensorFiles.read(keyFile), Scalar.self, file: keyFile)
+    let v = try TensorFiles.floating(TensorFiles.read(valueFile), Scalar.self, file: valueFile)
+    var attentionMask = AttentionMask<Scalar>.none
+    if let maskFile { attentionMask = try TensorFiles.mask(maskFile, Scalar.self) }
+    if checkFinite {
+      try FiniteCheck.check(q, file: queryFile)
+      try FiniteCheck.check(k, file: keyFile)
+      try FiniteCheck.check(v, file: valueFile)
+      if case .additive(let m) = attentionMask, let maskFile {
+        try FiniteCheck.check(m, file: maskFile, allowingNegativeInfinity: true)
+      }
+    }
+    var extras: AttentionOutputs = []
+    if weightsOutput != nil { extras.insert(.probabilities) }
+    if lseOutput != nil { extras.insert(.logSumExp) }
+    let result = try scaledDotProductAttention(
+      query: q, key: k, value: v, mask: attentionMask, causal: causal,
+      scale: scale.map { Scalar($0) }, backend: backend, returning: extras)
+
+    // The library returns the extras in rank 4 and 3; give them the query's rank instead,
+    // dropping the leading dimensions of size 1 that a rank-2 or rank-3 query implies.
+    let droppedAxes = 4 - q.rank
+    try TensorFiles.write(AnyTensor(result.output), to: FileArgument(output, option: "--output"))
+    if let weightsOutput, let probabilities = result.probabilities {
+      try TensorFiles.write(
+        AnyTensor(probabilities.reshaped(to: Array(probabilities.shape.dropFirst(droppedAxes)))),
+        to: FileArgument(weightsOutput, option: "--weights-output"))
+    }
+    if let lseOutput, let logSumExp = result.logSumExp {
+      try TensorFiles.write(
+        AnyTensor(logSumExp.reshaped(to: Array(logSumExp.shape.dropFirst(droppedAxes)))),
+        to: FileArgument(lseOutput, option: "--lse-output"))
+    }
+  }
+}

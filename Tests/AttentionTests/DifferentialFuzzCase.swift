@@ -1,0 +1,316 @@
+import Attention
+
+/// One random attention request of the differential fuzzer, drawn from a seed so that any failure
+/// reproduces from that seed alone.
+///
+/// The generator aims at the corners where kernels go wrong: sizes of 1 and primes, many queries
+/// with a handful of keys and the reverse, `Dv ≠ Dk`, batches, grouped-query head ratios, every
+/// mask kind in every broadcast shape, both causal alignments, key lengths including 0, tiny and
+/// large scales, logits of magnitude ~1e4, fully masked rows, and NaN/±infinity planted in rows of
+/// Q, K, V and the additive mask, both where the query sees them and where it must not.
+struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
+  let seed: UInt64
+  var query: Tensor<Scalar>
+  var key: Tensor<Scalar>
+  var value: Tensor<Scalar>
+  var mask: AttentionMask<Scalar> = .none
+  var causal: CausalAlignment?
+  var keyLengths: [Int]?
+  var scale: Scalar?
+  var extras: AttentionOutputs = []
+  /// What was planted where, for the failure message.
+  var plantings: [String] = []
+  var maskDescription = "none"
+
+  var description: String {
+    var parts = [
+      "\(Scalar.dtypeName)", "Q \(query.shape)", "K \(key.shape)", "V \(value.shape)",
+      "mask \(maskDescription)",
+    ]
+    if let causal { parts.append("causal \(causal.rawValue)") }
+    if let keyLengths { parts.append("keyLengths \(keyLengths)") }
+    parts.append("scale \(scale.map { "\($0)" } ?? "default")")
+    if !extras.isEmpty { parts.append("extras \(extras.rawValue)") }
+    if !plantings.isEmpty { parts.append("planted \(plantings.joined(separator: ", "))") }
+    return parts.joined(separator: "; ")
+  }
+
+  /// Draws a case from `seed`; the budget bounds B·Hq·Nq·Nk·(Dk + Dv) so a run stays fast.
+  init(seed: UInt64, workBudget: Int = 120_000) {
+    self.seed = seed
+    var random = SplitMix64(seed: seed)
+    func pick<T>(_ choices: [T]) -> T { choices[Int.random(in: 0..<choices.count, using: &random)] }
+    func chance(_ probability: Double) -> Bool {
+      Double.random(in: 0..<1, using: &random) < probability
+    }
+
+    let rank = pick([2, 3, 4, 4, 4])
+    var batches = rank == 4 ? pick([1, 1, 2, 3]) : 1
+    var kvHeads = rank >= 3 ? pick([1, 1, 2, 3]) : 1
+    var group = rank >= 3 ? pick([1, 1, 2, 3, 4]) : 1
+    let small = [1, 2, 3, 5, 7, 11, 13, 17]
+    var (nq, nk): (Int, Int)
+    switch Int.random(in: 0..<6, using: &random) {
+    case 0: (nq, nk) = (pick([61, 127, 131, 257]), pick([1, 2, 3]))
+    case 1: (nq, nk) = (pick([1, 2, 3]), pick([61, 127, 131, 257]))
+    case 2: (nq, nk) = (pick([31, 64, 67, 97, 128, 130]), pick([31, 64, 67, 97, 128, 130]))
+    case 3: (nq, nk) = (1, 1)
+    default: (nq, nk) = (pick(small), pick(small))
+    }
+    let dimensions = [1, 2, 3, 4, 5, 8, 13, 16, 32, 64, 67]
+    var dk = pick(dimensions)
+    var dv = chance(0.3) ? dk : pick(dimensions)
+    // Shrink to the budget: feature sizes first, then heads and batches; Nq and Nk stay, since
+    // their extremes are the point of the shape kinds.
+    func work() -> Int { batches * kvHeads * group * nq * nk * (dk + dv) }
+    while work() > workBudget {
+      if dk > 8 || dv > 8 {
+        dk = max(1, dk / 2)
+        dv = max(1, dv / 2)
+      } else if group > 1 {
+        group -= 1
+      } else if kvHeads > 1 {
+        kvHeads -= 1
+      } else if batches > 1 {
+        batches -= 1
+      } else if dk > 1 || dv > 1 {
+        dk = max(1, dk / 2)
+        dv = max(1, dv / 2)
+      } else {
+        break
+      }
+    }
+    let heads = kvHeads * group
+    func shaped(_ full: [Int]) -> [Int] { Array(full.suffix(rank)) }
+
+    // The scale and the data magnitude: logits are about scale·σ²·√Dk.
+    let effectiveScale: Double
+    switch Int.random(in: 0..<6, using: &random) {
+    case 0: scale = Scalar(1e-6)
+    case 1: scale = Scalar(pick([8.0, 32.0]))
+    case 2: scale = Scalar(Double.random(in: 0.05...2, using: &random))
+    case 3: scale = 0
+    default: scale = nil
+    }
+    effectiveScale = scale.map(Double.init) ?? 1 / Double(dk).squareRoot()
+    var sigma = 1.0
+    if chance(0.2), effectiveScale > 0 {
+      // Logits of magnitude ~1e4: the softmax must subtract the row maximum to survive.
+      sigma = min(1e5, (1e4 / (effectiveScale * Double(dk).squareRoot())).squareRoot())
+    }
+    let valueSigma = chance(0.15) ? 1e4 : 1.0
+    query = try! .randomNormal(
+      shape: shaped([batches, heads, nq, dk]), standardDeviation: Scalar(sigma), using: &random)
+    key = try! .randomNormal(
+      shape: shaped([batches, kvHeads, nk, dk]), standardDeviation: Scalar(sigma), using: &random)
+    value = try! .randomNormal(
+      shape: shaped([batches, kvHeads, nk, dv]), standardDeviation: Scalar(valueSigma),
+      using: &random)
+
+    // The mask, in one of the broadcast shapes.
+    let maskShapes = [
+      [nq, nk], [batches, 1, nq, nk], [batches, heads, nq, nk], [batches, 1, 1, nk],
+      [heads, nq, nk],
+    ]
+    let maskShape = pick(maskShapes)
+    let maskCount = maskShape.reduce(1, *)
+    let maskKind = Int.random(in: 0..<7, using: &random)
+    if maskKind == 1 || maskKind == 2 || maskKind == 3 || maskKind == 4 {
+      let density = pick([0.05, 0.5, 0.9, 1.0])
+      var allowed = (0..<maskCount).map { _ in chance(density) }
+      if chance(0.3), let width = maskShape.last {
+        // A fully masked row of the mask.
+        let row = Int.random(in: 0..<(maskCount / width), using: &random)
+        for j in 0..<width { allowed[row * width + j] = false }
+      }
+      if maskKind <= 2 {
+        mask = .allow(where: try! Tensor(shape: maskShape, scalars: allowed))
+        maskDescription = "allow \(maskShape) density \(density)"
+      } else {
+        mask = .block(where: try! Tensor(shape: maskShape, scalars: allowed.map { !$0 }))
+        maskDescription = "block \(maskShape) density \(density)"
+      }
+    } else if maskKind == 5 || maskKind == 6 {
+      let blocked = pick([0.0, 0.1, 0.5, 1.0])
+      let biasSigma = chance(0.2) ? 1e3 : 1.0
+      var bias = try! Tensor<Scalar>.randomNormal(
+        shape: maskShape, standardDeviation: Scalar(biasSigma), using: &random)
+      bias.withUnsafeMutableBufferPointer { entries in
+        for index in entries.indices where chance(blocked) { entries[index] = -.infinity }
+      }
+      mask = .additive(bias)
+      maskDescription = "additive \(maskShape) σ \(biasSigma) -inf fraction \(blocked)"
+    }
+
+    if chance(0.5) { causal = pick(CausalAlignment.allCases) }
+    if chance(0.4) {
+      keyLengths = (0..<batches).map { _ in
+        chance(0.3) ? pick([0, nk]) : Int.random(in: 0...nk, using: &random)
+      }
+    }
+    if chance(0.3) { extras = pick([[.logSumExp], [.probabilities, .logSumExp]]) }
+
+    // NaN and ±infinity in random rows; the policy says where they may show up.
+    if chance(0.45) {
+      for _ in 0..<Int.random(in: 1...3, using: &random) {
+        let poison: Scalar = pick([.nan, .infinity, -.infinity])
+        let wholeRow = chance(0.15)
+        switch Int.random(in: 0..<4, using: &random) {
+        case 0: plantings.append(Self.plant(poison, in: &query, wholeRow, "Q", &random))
+        case 1: plantings.append(Self.plant(poison, in: &key, wholeRow, "K", &random))
+        case 2: plantings.append(Self.plant(poison, in: &value, wholeRow, "V", &random))
+        default:
+          guard case .additive(var bias) = mask else { continue }
+          let poison: Scalar = chance(0.7) ? .nan : .infinity
+          plantings.append(Self.plant(poison, in: &bias, false, "mask", &random))
+          mask = .additive(bias)
+        }
+      }
+    }
+  }
+
+  /// Writes `poison` into one element (or a whole last-dimension row) of `tensor` and says where.
+  private static func plant(
+    _ poison: Scalar, in tensor: inout Tensor<Scalar>, _ wholeRow: Bool, _ name: String,
+    _ random: inout SplitMix64
+  ) -> String {
+    let width = tensor.shape.last!
+    let row = Int.random(in: 0..<(tensor.count / width), using: &random)
+    let column = Int.random(in: 0..<width, using: &random)
+    tensor.withUnsafeMutableBufferPointer { elements in
+      if wholeRow {
+        for e in 0..<width { elements[row * width + e] = poison }
+      } else {
+        elements[row * width + column] = poison
+      }
+    }
+    return "\(poison) in \(name) flat row \(row)\(wholeRow ? " (whole row)" : " col \(column)")"
+  }
+}
+
+/// What attention must return for a fuzz case, computed in Double straight from the definition and
+/// IEEE arithmetic, with its own reading of every masking rule (sharing no code with the library).
+///
+/// Masked keys are skipped, so they cannot contribute; everything a query sees enters IEEE
+/// arithmetic as it is, so NaN and infinity go exactly where IEEE sends them: a softmax whose
+/// maximum is NaN or ±infinity is NaN; a weight times an infinite value is infinite (or NaN for a
+/// zero weight). A row that sees no key is zero.
+struct IEEEReferenceAttention {
+  /// Outputs `[B·Hq·Nq][Dv]`, weights `[B·Hq·Nq][Nk]` (0 for masked keys), log-sum-exp per row.
+  var output: [[Double]] = []
+  var weights: [[Double]] = []
+  var logSumExp: [Double] = []
+  /// Whether the row sees a non-finite input: its query, a visible key or value row, or a visible
+  /// additive mask entry.
+  var seesNonFinite: [Bool] = []
+  /// Per row: a bound on the rounding error of a computation in `Scalar` (see `tolerance`).
+  var tolerance: [Double] = []
+  var logitErrorBound: [Double] = []
+
+  init<Scalar: AttentionScalar>(_ c: DifferentialFuzzCase<Scalar>) {
+    let rank = c.query.rank
+    func full(_ shape: [Int]) -> [Int] { Array(repeating: 1, count: 4 - rank) + shape }
+    let q = full(c.query.shape)
+    let k = full(c.key.shape)
+    let v = full(c.value.shape)
+    let (batches, heads, nq, dk) = (q[0], q[1], q[2], q[3])
+    let (kvHeads, nk, dv) = (k[1], k[2], v[3])
+    let group = heads / kvHeads
+    let scale = c.scale.map(Double.init) ?? 1 / Double(dk).squareRoot()
+    let epsilon = Double(Scalar.ulpOfOne)
+    let query = c.query.scalars.map(Double.init)
+    let key = c.key.scalars.map(Double.init)
+    let value = c.value.scalars.map(Double.init)
+
+    /// The mask entry for (b, h, i, j), read through the mask's own shape by broadcasting.
+    func maskIndex(_ shape: [Int], _ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Int {
+      let padded = Array(repeating: 1, count: 4 - shape.count) + shape
+      var index = 0
+      for (size, position) in zip(padded, [b, h, i, j]) {
+        index = index * size + (size == 1 ? 0 : position)
+      }
+      return index
+    }
+
+    for b in 0..<batches {
+      for h in 0..<heads {
+        let kvHead = b * kvHeads + h / group
+        for i in 0..<nq {
+          let row = (b * heads + h) * nq + i
+          var visible: [Int] = []
+          var biases: [Double] = []
+          for j in 0..<nk {
+            if let lengths = c.keyLengths, j >= lengths[b] { continue }
+            switch c.causal {
+            case .topLeft: if j > i { continue }
+            case .bottomRight: if j > i + nk - nq { continue }
+            case nil: break
+            }
+            var bias = 0.0
+            switch c.mask {
+            case .none: break
+            case .allow(let allowed):
+              if !allowed.scalars[maskIndex(allowed.shape, b, h, i, j)] { continue }
+            case .block(let blocked):
+              if blocked.scalars[maskIndex(blocked.shape, b, h, i, j)] { continue }
+            case .additive(let additive):
+              bias = Double(additive.scalars[maskIndex(additive.shape, b, h, i, j)])
+              if bias == -.infinity { continue }
+            }
+            visible.append(j)
+            biases.append(bias)
+          }
+          let queryRow = query[(row * dk)..<(row * dk + dk)]
+          var sees = !queryRow.allSatisfy(\.isFinite)
+          var logits: [Double] = []
+          var logitMagnitude = 0.0
+          var valueMagnitude = 0.0
+          for (j, bias) in zip(visible, biases) {
+            let keyRow = key[((kvHead * nk + j) * dk)..<((kvHead * nk + j) * dk + dk)]
+            let valueRow = value[((kvHead * nk + j) * dv)..<((kvHead * nk + j) * dv + dv)]
+            sees = sees || !keyRow.allSatisfy(\.isFinite) || !valueRow.allSatisfy(\.isFinite)
+            sees = sees || !bias.isFinite
+            var dot = 0.0
+            var magnitude = 0.0
+            for (x, y) in zip(queryRow, keyRow) {
+              dot += x * y
+              magnitude += abs(x * y)
+            }
+            logits.append(scale * dot + bias)
+            let bound = abs(scale) * magnitude + abs(bias)
+            if bound.isFinite { logitMagnitude = max(logitMagnitude, bound) }
+            for x in valueRow where x.isFinite { valueMagnitude = max(valueMagnitude, abs(x)) }
+          }
+          seesNonFinite.append(sees)
+          var rowWeights = [Double](repeating: 0, count: nk)
+          var rowOutput = [Double](repeating: 0, count: dv)
+          if visible.isEmpty {
+            logSumExp.append(-.infinity)
+          } else {
+            // IEEE maximum: a NaN anywhere makes it NaN.
+            let maximum = logits.contains { $0.isNaN } ? .nan : logits.max()!
+            let exponentials = logits.map { Double.exp($0 - maximum) }
+            let sum = exponentials.reduce(0, +)
+            for (position, j) in visible.enumerated() {
+              let weight = exponentials[position] / sum
+              rowWeights[j] = weight
+              let valueBase = (kvHead * nk + j) * dv
+              for e in 0..<dv { rowOutput[e] += weight * value[valueBase + e] }
+            }
+            logSumExp.append(maximum + Double.log(sum))
+          }
+          weights.append(rowWeights)
+          output.append(rowOutput)
+          // Forward error bound for a computation in Scalar: each logit is off by at most
+          // (Dk + 4)·ε·(scale·Σ|q·k| + |bias|); a weight's relative error is about twice that plus
+          // (Nk + 8)·ε for exp, sum and division; an output adds its own sum's rounding. Doubled.
+          let logitError = Double(dk + 4) * epsilon * logitMagnitude
+          logitErrorBound.append(logitError)
+          let weightError = 2 * logitError + Double(nk + dk + 8) * epsilon
+          tolerance.append(
+            2 * (2 * weightError) * valueMagnitude + 1e3 * Double.leastNormalMagnitude)
+        }
+      }
+    }
+  }
+}

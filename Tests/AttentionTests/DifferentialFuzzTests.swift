@@ -1,0 +1,202 @@
+import Attention
+import Foundation
+import Testing
+
+/// Differential fuzzing: seeded random requests (``DifferentialFuzzCase``) run on every backend and
+/// are compared with each other and with an IEEE Double computation (``IEEEReferenceAttention``),
+/// including the exact NaN/infinity policy of ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:scale:backend:)``.
+///
+/// `make test` runs a fixed set of 300 cases. `make fuzz` sets `ATTENTION_FUZZ_SECONDS` (and a
+/// random `ATTENTION_FUZZ_SEED`) to run for that long. Any failure prints its seed; rerun it alone
+/// with `ATTENTION_FUZZ_SEED=<seed> ATTENTION_FUZZ_COUNT=1 swift test --filter DifferentialFuzz`.
+@Suite("Differential fuzzing of every backend against an IEEE Double reference")
+struct DifferentialFuzzTests {
+  /// The run's settings, from the environment when set.
+  struct Settings {
+    var firstSeed: UInt64 = 0x5EED_0000
+    var count = 300
+    var seconds: Double?
+
+    static var current: Settings {
+      let environment = ProcessInfo.processInfo.environment
+      var settings = Settings()
+      if let text = environment["ATTENTION_FUZZ_SEED"], let seed = UInt64(text) {
+        settings.firstSeed = seed
+      }
+      if let text = environment["ATTENTION_FUZZ_COUNT"], let count = Int(text) {
+        settings.count = count
+      }
+      if let text = environment["ATTENTION_FUZZ_SECONDS"], let seconds = Double(text) {
+        settings.seconds = seconds
+        settings.count = .max
+      }
+      return settings
+    }
+  }
+
+  @Test("Seeded random configurations agree across backends and with IEEE Double; NaN policy exact")
+  func randomConfigurations() {
+    let settings = Settings.current
+    let clock = ContinuousClock()
+    let start = clock.now
+    var failures = 0
+    var run = 0
+    var nonFiniteCases = 0
+    while run < settings.count {
+      if let seconds = settings.seconds, start.duration(to: clock.now) > .seconds(seconds) { break }
+      let seed = settings.firstSeed &+ UInt64(run)
+      // The seed's lowest bit picks the element type, so a seed alone reproduces a case.
+      let problems: [String]
+      let planted: Bool
+      if seed & 1 == 0 {
+        let fuzzCase = DifferentialFuzzCase<Float>(seed: seed)
+        planted = !fuzzCase.plantings.isEmpty
+        problems = Self.check(fuzzCase)
+        if !problems.isEmpty { report(fuzzCase, problems) }
+      } else {
+        let fuzzCase = DifferentialFuzzCase<Double>(seed: seed)
+        planted = !fuzzCase.plantings.isEmpty
+        problems = Self.check(fuzzCase)
+        if !problems.isEmpty { report(fuzzCase, problems) }
+      }
+      if planted { nonFiniteCases += 1 }
+      run += 1
+      if !problems.isEmpty {
+        failures += 1
+        if failures >= 10 { break }
+      }
+    }
+    let elapsed = start.duration(to: clock.now)
+    print(
+      "differential fuzz: \(run) configurations (\(nonFiniteCases) with NaN/Inf planted), seeds \(settings.firstSeed)…\(settings.firstSeed &+ UInt64(max(run, 1) - 1)), \(failures) failing, \(elapsed)"
+    )
+  }
+
+  func report<Scalar>(_ fuzzCase: DifferentialFuzzCase<Scalar>, _ problems: [String]) {
+    let shown = problems.prefix(6).joined(separator: "\n  ")
+    print("differential fuzz FAILURE seed \(fuzzCase.seed): \(fuzzCase)\n  \(shown)")
+    Issue.record(
+      "seed \(fuzzCase.seed) (rerun: ATTENTION_FUZZ_SEED=\(fuzzCase.seed) ATTENTION_FUZZ_COUNT=1): \(fuzzCase)\n  \(shown)"
+    )
+  }
+
+  /// Runs `fuzzCase` on every backend and returns what disagrees, empty when all is well.
+  static func check<Scalar: AttentionScalar>(_ fuzzCase: DifferentialFuzzCase<Scalar>) -> [String] {
+    let reference = IEEEReferenceAttention(fuzzCase)
+    var problems: [String] = []
+    var results: [(AttentionBackend, AttentionResult<Scalar>)] = []
+    for backend in AttentionBackend.allCases {
+      do {
+        let result = try scaledDotProductAttention(
+          query: fuzzCase.query, key: fuzzCase.key, value: fuzzCase.value, mask: fuzzCase.mask,
+          causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale,
+          backend: backend, returning: fuzzCase.extras)
+        results.append((backend, result))
+      } catch {
+        problems.append("\(backend) threw \(error)")
+      }
+    }
+    for (backend, result) in results {
+      problems += compare(result, with: reference, fuzzCase, backend.rawValue)
+    }
+    // Backends against each other: the same rows are non-finite, finite rows agree.
+    if let (firstBackend, first) = results.first {
+      for (backend, result) in results.dropFirst() {
+        let a = first.output.scalars
+        let b = result.output.scalars
+        let width = first.output.shape.last!
+        for index in a.indices where a[index].isFinite != b[index].isFinite {
+          problems.append(
+            "\(firstBackend) and \(backend) disagree on finiteness at row \(index / width) element \(index % width): \(a[index]) vs \(b[index])"
+          )
+          break
+        }
+        for index in a.indices where a[index].isFinite && b[index].isFinite {
+          let allowed = 2 * reference.tolerance[index / width]
+          if !(abs(Double(a[index]) - Double(b[index])) <= allowed) {
+            problems.append(
+              "\(firstBackend) and \(backend) differ at row \(index / width) element \(index % width): \(a[index]) vs \(b[index]) (tolerance \(allowed))"
+            )
+            break
+          }
+        }
+      }
+    }
+    return problems
+  }
+
+  /// One backend's result against the IEEE reference.
+  static func compare<Scalar: AttentionScalar>(
+    _ result: AttentionResult<Scalar>, with reference: IEEEReferenceAttention,
+    _ fuzzCase: DifferentialFuzzCase<Scalar>, _ name: String
+  ) -> [String] {
+    var problems: [String] = []
+    let output = result.output.scalars
+    let width = result.output.shape.last!
+    let rows = output.count / width
+    guard rows == reference.output.count else {
+      return [
+        "\(name): output shape \(result.output.shape) has \(rows) rows, expected \(reference.output.count)"
+      ]
+    }
+    for row in 0..<rows {
+      let actual = output[(row * width)..<(row * width + width)]
+      let expected = reference.output[row]
+      // The policy, stated directly: a row that sees no non-finite input is finite.
+      if !reference.seesNonFinite[row], !actual.allSatisfy(\.isFinite) {
+        problems.append(
+          "\(name): row \(row) sees only finite inputs but its output is \(Array(actual.prefix(4))) (policy: non-finite values of masked keys must not leak)"
+        )
+        continue
+      }
+      // And exactly as IEEE arithmetic: the same elements are non-finite, the rest agree.
+      for (e, (a, x)) in zip(actual, expected).enumerated() {
+        if a.isFinite != x.isFinite {
+          problems.append(
+            "\(name): row \(row) element \(e) is \(a), IEEE reference \(x) (row sees non-finite input: \(reference.seesNonFinite[row]))"
+          )
+          break
+        }
+        if x.isFinite, !(abs(Double(a) - x) <= reference.tolerance[row]) {
+          problems.append(
+            "\(name): row \(row) element \(e) is \(a), reference \(x), difference \(abs(Double(a) - x)) > tolerance \(reference.tolerance[row])"
+          )
+          break
+        }
+      }
+      if problems.count > 8 { return problems }
+    }
+    if fuzzCase.extras.contains(.logSumExp) {
+      guard let lse = result.logSumExp?.scalars else { return problems + ["\(name): no logSumExp"] }
+      for (row, (a, x)) in zip(lse, reference.logSumExp).enumerated() {
+        let bound = 4 * reference.logitErrorBound[row] + 64 * Double(Scalar.ulpOfOne) * (1 + abs(x))
+        let agrees =
+          x.isFinite
+          ? abs(Double(a) - x) <= bound
+          : (a.isFinite == false && (a == -.infinity) == (x == -.infinity))
+        if !agrees {
+          problems.append("\(name): logSumExp row \(row) is \(a), reference \(x)")
+          break
+        }
+      }
+    }
+    if fuzzCase.extras.contains(.probabilities) {
+      guard let probabilities = result.probabilities?.scalars else {
+        return problems + ["\(name): no probabilities"]
+      }
+      let nk = result.probabilities!.shape[3]
+      for (index, a) in probabilities.enumerated() {
+        let x = reference.weights[index / nk][index % nk]
+        let weightBound =
+          4 * reference.logitErrorBound[index / nk] + Double(nk + 16) * Double(Scalar.ulpOfOne)
+        let agrees = x.isFinite ? abs(Double(a) - x) <= 2 * weightBound : !a.isFinite
+        if !agrees {
+          problems.append(
+            "\(name): probability row \(index / nk) key \(index % nk) is \(a), reference \(x)")
+          break
+        }
+      }
+    }
+    return problems
+  }
+}
