@@ -12,9 +12,10 @@
 /// O += P · V_blk                               (gemm, beta = 1, straight into the output rows)
 /// ```
 ///
-/// and finishes each row with `O /= l` and log-sum-exp `m + log l`. Rows that see no key keep
-/// `O = 0` and get `-infinity`, NaN logits poison exactly their row, and masked keys never leak
-/// non-finite values, as in ``NaiveAttention`` and ``MaterializedAttention``.
+/// and finishes each row with `O /= l` and log-sum-exp `m + log l`. Non-finite values follow the
+/// library's policy exactly as ``NaiveAttention`` and ``MaterializedAttention`` do: rows that see
+/// no key keep `O = 0` and get `-infinity`; a NaN logit, or visible logits that are all
+/// `-infinity`, make exactly their row NaN; masked keys never leak NaN or infinity.
 ///
 /// Extra memory: one `Bq × Bk` tile and two `Bq` vectors per worker, plus one flag per key block
 /// — independent of `Nq · Nk`. Results do not depend on the number of threads: each item is
@@ -169,16 +170,20 @@ enum FusedAttention {
       // Keys at or past the largest limit of these rows are masked for all of them: skip them.
       let keyEnd = p.maximumKeyLimit(batch: b, queryRange: firstQuery..<(firstQuery + rows))
 
+      // BLAS may skip the product when alpha is 0 (OpenBLAS does), hiding a NaN or infinity of
+      // Q or K; with a zero scale, form the product and multiply it by 0 (0·∞ = NaN) instead.
+      let zeroScale = p.scale == 0
       var firstKey = 0
       while firstKey < keyEnd {
         let columns = Swift.min(blocking.keyColumns, keyEnd - firstKey)
         BLAS.gemm(
-          transposeB: true, m: rows, n: columns, k: dk, alpha: p.scale,
+          transposeB: true, m: rows, n: columns, k: dk, alpha: zeroScale ? 1 : p.scale,
           a: query + firstRow * dk, lda: dk,
           b: key + (kvHead * nk + firstKey) * dk, ldb: dk,
           beta: 0, c: scores, ldc: ldS)
         for i in 0..<rows {
           let row = scores + i * ldS
+          if zeroScale { RowSoftmax.scale(row, count: columns, by: 0) }
           let limit = p.visibleKeyLimit(batch: b, query: firstQuery + i)
           let visibleEnd = Swift.max(0, Swift.min(limit - firstKey, columns))
           guard visibleEnd > 0 else {
@@ -217,8 +222,15 @@ enum FusedAttention {
 
       for i in 0..<rows {
         if m[i] == -Scalar.infinity {
-          // No visible key: the output row stayed 0 (no weight was ever added).
-          logSumExp[firstRow + i] = -Scalar.infinity
+          // Every logit was -infinity. A row that sees no key keeps its zeros; a row that sees
+          // keys whose logits are all -infinity (an infinite Q or K) is NaN, as IEEE arithmetic
+          // makes it (exp(−∞ − (−∞))) and as the other paths give. Rare: asked key by key.
+          if p.seesAnyKey(batch: b, head: h, query: firstQuery + i) {
+            (out + i * dv).update(repeating: .nan, count: dv)
+            logSumExp[firstRow + i] = .nan
+          } else {
+            logSumExp[firstRow + i] = -Scalar.infinity
+          }
           continue
         }
         RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i])
