@@ -50,6 +50,7 @@ let package = Package(
       name: "AttentionCLI",
       dependencies: [
         "Attention",
+        "SentenceEmbedding",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -60,6 +61,14 @@ let package = Package(
         "Attention",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
+    ),
+
+    // MARK: - Fuzz targets (libFuzzer entry points; `make fuzz` builds them with sanitizers)
+
+    .executableTarget(
+      name: "AttentionFuzz",
+      dependencies: ["Attention"],
+      path: "Tests/Fuzz/AttentionFuzz"
     ),
 
     // MARK: - Tests

@@ -43,5 +43,5 @@ public struct AttentionError: Error, Equatable, Sendable, CustomStringConvertibl
 
 extension Array where Element == Int {
   /// `[2, 3, 4]`, the way shapes are printed in messages.
-  var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
+  package var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
 }

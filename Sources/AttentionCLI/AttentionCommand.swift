@@ -20,16 +20,20 @@ struct AttentionCommand: ParsableCommand {
 
       Exit status:
         0   success
-        1   the inputs were read but rejected: unreadable or malformed file, wrong dtype, \
-      mismatched shapes, bad head counts, non-finite values (--check-finite), a failed write
-        64  the command line itself is wrong: unknown or missing option, bad option value, an \
-      output path that is also an input (ArgumentParser's usage-error status, EX_USAGE)
+        1   bad input data: an unreadable or malformed file, a wrong dtype,
+            mismatched shapes, bad head counts, non-finite values with
+            --check-finite, or a failed write
+        64  a bad command line: an unknown, missing or malformed option, or an
+            output path that is also an input (EX_USAGE, as ArgumentParser)
 
       Every error is one line on standard error, starting with "error: ".
       """,
     subcommands: [
       SDPACommand.self,
+      MHACommand.self,
       InfoCommand.self,
+      EmbedCommand.self,
+      DemoCommand.self,
     ]
   )
 

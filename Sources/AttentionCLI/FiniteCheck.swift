@@ -30,6 +30,6 @@ enum FiniteCheck {
       indices[axis] = remainder % shape[axis]
       remainder /= shape[axis]
     }
-    return "[" + indices.map(String.init).joined(separator: ", ") + "]"
+    return indices.shapeDescription
   }
 }

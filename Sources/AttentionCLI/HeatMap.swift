@@ -11,8 +11,14 @@ struct HeatMap {
 
   /// The largest weight, which the shading is relative to (at least a tiny positive number, so
   /// an all-zero map shades as empty rather than dividing by zero).
-  var largestWeight: Double {
-    max(weights.joined().max() ?? 0, .leastNormalMagnitude)
+  let largestWeight: Double
+
+  init(title: String, rowLabels: [String], columnLabels: [String], weights: [[Double]]) {
+    self.title = title
+    self.rowLabels = rowLabels
+    self.columnLabels = columnLabels
+    self.weights = weights
+    largestWeight = max(weights.joined().max() ?? 0, .leastNormalMagnitude)
   }
 
   /// `weight` as a fraction of the largest weight, in 0…1.

@@ -59,11 +59,13 @@ struct SDPACommand: ParsableCommand {
   @Flag(help: "Refuse NaN or infinite inputs (an additive mask may hold -inf), naming the index.")
   var checkFinite = false
 
+  private var queryFile: FileArgument { FileArgument(query, option: "--query") }
+  private var keyFile: FileArgument { FileArgument(key, option: "--key") }
+  private var valueFile: FileArgument { FileArgument(value, option: "--value") }
+  private var maskFile: FileArgument? { mask.map { FileArgument($0, option: "--mask") } }
+
   private var inputs: [FileArgument] {
-    [
-      FileArgument(query, option: "--query"), FileArgument(key, option: "--key"),
-      FileArgument(value, option: "--value"),
-    ] + (mask.map { [FileArgument($0, option: "--mask")] } ?? [])
+    [queryFile, keyFile, valueFile] + (maskFile.map { [$0] } ?? [])
   }
 
   private var outputs: [FileArgument] {
@@ -80,10 +82,9 @@ struct SDPACommand: ParsableCommand {
   }
 
   func run() throws {
-    let queryFile = FileArgument(query, option: "--query")
     switch try TensorFiles.read(queryFile) {
-    case .float32(let q): try compute(query: q, file: queryFile)
-    case .float64(let q): try compute(query: q, file: queryFile)
+    case .float32(let q): try compute(query: q)
+    case .float64(let q): try compute(query: q)
     case .bool:
       throw CommandLineError(
         "\(queryFile) has dtype bool; queries, keys and values must be float32 or float64")
@@ -91,24 +92,17 @@ struct SDPACommand: ParsableCommand {
   }
 
   /// Reads the other inputs in the query's dtype, computes, and writes the outputs.
-  private func compute<Scalar: AttentionScalar>(
-    query q: Tensor<Scalar>, file queryFile: FileArgument
-  ) throws {
-    let keyFile = FileArgument(key, option: "--key")
-    let valueFile = FileArgument(value, option: "--value")
+  private func compute<Scalar: AttentionScalar>(query q: Tensor<Scalar>) throws {
     let k = try TensorFiles.floating(TensorFiles.read(keyFile), Scalar.self, file: keyFile)
     let v = try TensorFiles.floating(TensorFiles.read(valueFile), Scalar.self, file: valueFile)
     var attentionMask = AttentionMask<Scalar>.none
-    if let mask {
-      attentionMask = try TensorFiles.mask(FileArgument(mask, option: "--mask"), Scalar.self)
-    }
+    if let maskFile { attentionMask = try TensorFiles.mask(maskFile, Scalar.self) }
     if checkFinite {
       try FiniteCheck.check(q, file: queryFile)
       try FiniteCheck.check(k, file: keyFile)
       try FiniteCheck.check(v, file: valueFile)
-      if case .additive(let m) = attentionMask, let mask {
-        try FiniteCheck.check(
-          m, file: FileArgument(mask, option: "--mask"), allowingNegativeInfinity: true)
+      if case .additive(let m) = attentionMask, let maskFile {
+        try FiniteCheck.check(m, file: maskFile, allowingNegativeInfinity: true)
       }
     }
     var extras: AttentionOutputs = []

@@ -53,3 +53,28 @@ enum TensorFiles {
     }
   }
 }
+
+extension TensorFiles {
+  /// Every tensor of the `.safetensors` file `file`, converted to `Scalar`, by name: a PyTorch
+  /// state dict as `MultiHeadAttention(pyTorchStateDict:…)` takes it.
+  ///
+  /// Model weights are converted to the input's dtype (exact from float32 to float64), so one
+  /// float32 checkpoint serves both precisions.
+  ///
+  /// - Throws: the reader's message (naming the path, and the tensor for a bool or unsupported
+  ///   dtype such as F16) followed by the option.
+  static func stateDict<Scalar: AttentionScalar>(
+    _ file: FileArgument, _: Scalar.Type
+  ) throws -> [String: Tensor<Scalar>] {
+    do {
+      let contents = try SafetensorsFile.read(from: file.path)
+      var tensors: [String: Tensor<Scalar>] = [:]
+      for name in contents.names {
+        tensors[name] = try contents.floatingPoint(named: name, as: Scalar.self)
+      }
+      return tensors
+    } catch {
+      throw CommandLineError("\(error) (\(file.option))")
+    }
+  }
+}

@@ -34,8 +34,6 @@ enum CLIRunner {
     if let executable = try? fileManager.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
       candidates.append(URL(fileURLWithPath: executable).deletingLastPathComponent())
     }
-    candidates.append(Bundle.main.bundleURL)
-    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
     // Last resort: the package's default build directory, found from this source file.
     let packageRoot = URL(fileURLWithPath: #filePath)
       .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

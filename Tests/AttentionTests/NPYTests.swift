@@ -14,11 +14,6 @@ private func npyFile(header: String, data: [UInt8] = [], major: UInt8 = 1) -> [U
   return bytes + text + data
 }
 
-/// Little-endian bytes of Float values, written independently of the library's encoder.
-private func littleEndianBytes(_ values: [Float]) -> [UInt8] {
-  values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
-}
-
 @Suite("NPY: reading and writing NumPy .npy files")
 struct NPYTests {
   static let shapes: [[Int]] = [[], [5], [3, 4], [2, 0, 3], [2, 3, 4, 5]]
@@ -282,7 +277,7 @@ struct NPYTests {
   }
 
   @Test("a shape whose size overflows Int is absurd; a huge one that fits is truncated")
-  func absurdShape() {
+  func absurdShape() throws {
     let overflowing =
       "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 1000000000000), }"
     #expect(
@@ -296,6 +291,13 @@ struct NPYTests {
       tensorFileError { try NPY.decode(npyFile(header: bytesOverflow)) }
         == .sizeOverflow(
           path: nil, tensor: nil, shape: [3_000_000_000_000_000_000], dtype: "float64"))
+    // An empty dimension first makes the count 0 however large the rest (as Tensor counts).
+    let emptyFirst =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 1000000000000, 1000000000000), }"
+    #expect(
+      try NPY.decode(npyFile(header: emptyFirst)).shape == [
+        0, 1_000_000_000_000, 1_000_000_000_000,
+      ])
     let huge = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000000000), }"
     let bytes = npyFile(header: huge, data: [0, 0, 0, 0])
     #expect(

@@ -30,6 +30,11 @@ enum TensorFileFixtures {
   }
 }
 
+/// Little-endian bytes of Float values, written independently of the library's encoder.
+func littleEndianBytes(_ values: [Float]) -> [UInt8] {
+  values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
+}
+
 /// The error `body` throws, or `nil` (recording an issue) if it returns or throws another type.
 func tensorFileError<T>(
   sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T

@@ -1,4 +1,6 @@
+import Attention
 import Foundation
+import SentenceEmbedding
 import Testing
 
 /// The all-MiniLM-L6-v2 model folder and the reference fixtures made from it by
@@ -64,5 +66,20 @@ enum MiniLMFixtures {
   static func reference() throws -> Reference {
     let data = try Data(contentsOf: folder.appending(path: "reference.json"))
     return try JSONDecoder().decode(Reference.self, from: data)
+  }
+}
+
+extension MiniLMFixtures {
+  /// The model, loaded once for every test that needs it (loading reads 90 MB).
+  static let loadedModel: Result<SentenceEmbedder, any Error> = Result {
+    try SentenceEmbedder(modelFolder: requireModelFolder())
+  }
+
+  /// The shared model, or the error that kept it from loading (which fails the calling test).
+  static func model() throws -> SentenceEmbedder { try loadedModel.get() }
+
+  /// A float32 fixture tensor, `Tests/Fixtures/MiniLM/<name>.npy`.
+  static func tensor(_ name: String) throws -> Tensor<Float> {
+    try NPY.read(from: folder.appending(path: "\(name).npy").path).floatingPoint(as: Float.self)
   }
 }

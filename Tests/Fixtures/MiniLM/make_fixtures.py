@@ -26,6 +26,7 @@ Files (text and integers in JSON, tensors in little-endian float32 .npy):
   layers_hidden_<L>.npy     float32 [B, N, 384], L = 0…6: the hidden states entering layer L
                             (0 = the embeddings' output, 6 = the encoder's last hidden state)
   layers_attention_<L>.npy  float32 [B, N, 384], L = 0…5: layer L's attention block output
+  bench_sentences.txt       1,000 generated sentences, one per line, for `make bench-model`
 
 What "attention block output" means here: BERT's `BertAttention` computes
     context = softmax(Q·Kᵀ/√32 + padding mask)·V      (12 heads of 32, Q/K/V = x·Wᵀ + b)
@@ -157,6 +158,39 @@ LAYER_SENTENCES = [
     "Hello, world!",
     "Yes",
 ]
+
+
+def bench_sentences(count=1000, seed=4):
+    """Deterministic, varied English sentences for `make bench-model` (4 to ~45 words)."""
+    import random
+    rng = random.Random(seed)
+    subjects = ["The engineer", "A small dog", "My neighbour", "The committee", "Every student",
+                "The old lighthouse keeper", "A group of tourists", "The new model", "She", "They",
+                "The quarterly report", "An attention layer", "The river", "Our team"]
+    verbs = ["reviewed", "painted", "ignored", "carried", "described", "measured", "built",
+             "questioned", "followed", "summarised", "rebuilt", "translated", "watched"]
+    objects = ["the long document", "a wooden bridge", "the results of the experiment",
+               "three red apples", "the quiet harbour at dawn", "every line of the code",
+               "an unexpected letter", "the mountain trail", "the budget for next year",
+               "a song about the sea", "the matrix multiplication kernel"]
+    tails = ["before lunch", "with great care", "despite the rain", "for the second time",
+             "while everyone else was asleep", "in less than an hour", "without saying a word",
+             "because nobody else would", "and then went home", "at the edge of the city"]
+    clauses = ["although the weather was terrible", "which surprised almost everyone",
+               "so that the others could rest", "even though the deadline had passed",
+               "as the sun slowly set behind the hills", "after a long and difficult week"]
+    sentences = []
+    for _ in range(count):
+        words = [rng.choice(subjects), rng.choice(verbs), rng.choice(objects)]
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            words.append(rng.choice(tails))
+        if rng.random() < 0.4:
+            words.append(rng.choice(clauses))
+        if rng.random() < 0.2:
+            words += ["and", rng.choice(subjects).lower(), rng.choice(verbs),
+                      rng.choice(objects)]
+        sentences.append(" ".join(words) + rng.choice([".", ".", "!", "?"]))
+    return sentences
 
 
 def load(model_dir: Path):
@@ -299,6 +333,7 @@ def main():
     embedding_fixture(tokenizer, model, out)
     reference["layers"] = layers_fixture(tokenizer, model, out)
     write_json(out / "reference.json", reference)
+    (out / "bench_sentences.txt").write_text("\n".join(bench_sentences()) + "\n", encoding="utf-8")
 
 
 def write_json(path: Path, reference):
