@@ -67,30 +67,28 @@ enum BLAS {
   /// cores oversubscribe them (measured up to 7.6× slower, `../shared/NOTES.md`). The count is
   /// process-wide, so this is called around a parallel region, never inside a worker.
   ///
-  /// Regions entered concurrently from several threads (attention calls on different tasks)
-  /// share one hold: the first in saves the count and sets 1, the last out restores it. Without
-  /// that, one region's exit would restore the threads under another region still running,
-  /// whose matrix products would then change their rounding (OpenBLAS's results depend on its
-  /// thread count) and oversubscribe the cores.
+  /// Regions of concurrent calls (many tasks computing attention at once) overlap: the first to
+  /// enter lowers the count, the last to leave restores it. Each restoring its own saved count
+  /// would hand OpenBLAS its threads back while another region's workers still run.
   static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
-    singleThreadHold.withLock { hold in
-      if hold.depth == 0 {
-        hold.saved = threadCount
-        if hold.saved != 1 { threadCount = 1 }
+    singleThreadRegions.withLock { state in
+      if state.depth == 0 {
+        state.saved = threadCount
+        if state.saved != 1 { threadCount = 1 }
       }
-      hold.depth += 1
+      state.depth += 1
     }
     defer {
-      singleThreadHold.withLock { hold in
-        hold.depth -= 1
-        if hold.depth == 0 && hold.saved != 1 { threadCount = hold.saved }
+      singleThreadRegions.withLock { state in
+        state.depth -= 1
+        if state.depth == 0, state.saved != 1 { threadCount = state.saved }
       }
     }
     return try body()
   }
 
-  /// How many ``withSingleThread(_:)`` regions are running, and the count to restore.
-  private static let singleThreadHold = Mutex<(depth: Int, saved: Int)>((0, 1))
+  /// How many ``withSingleThread(_:)`` regions are running, and the count to restore after them.
+  private static let singleThreadRegions = Mutex<(depth: Int, saved: Int)>((depth: 0, saved: 1))
 }
 
 // MARK: - Run-time core selection

@@ -42,7 +42,9 @@
 /// - Returns: the output `[B, Hq, Nq, Dv]` in the query's rank.
 /// - Throws: ``AttentionError`` for ranks other than 2…4, disagreeing shapes (naming both), `Hq`
 ///   not a multiple of `Hkv`, empty dimensions, a mask that does not broadcast, bad key lengths
-///   or a non-finite scale.
+///   or a non-finite scale; of kind ``AttentionError/Kind/memoryLimit`` when the buffers the
+///   call would allocate exceed ``AttentionMemoryBudget/bytes`` (the message names the bytes and
+///   a path that fits).
 /// - Complexity: O(B·Hq·Nq·Nk·(Dk + Dv)) time. Extra memory: O(threads · blocks) for the
 ///   default fused path; O(threads · Nq · Nk) for ``AttentionBackend/blasMaterialized``.
 public func scaledDotProductAttention<Scalar: AttentionScalar>(
@@ -82,6 +84,8 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
   let problem = try AttentionProblem(
     query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
     scale: scale)
+  // Refuse, before allocating anything, a request whose buffers exceed the memory budget.
+  try problem.checkMemory(backend: backend, extras: extras)
   let result: (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?)
   switch backend {
   case .naive:

@@ -28,6 +28,9 @@ struct BenchmarkSettings: Sendable {
   var repetitions: Int
   /// Timed runs are added for fast cases until they cover this many seconds (at most 50 runs).
   var minimumTimedSeconds: Double
+  /// Timed runs are cut (to no fewer than 3) for slow cases that would exceed this many seconds,
+  /// and a first warm-up run longer than a tenth of it is the only warm-up.
+  var budgetSeconds: Double
   /// The naive path runs only when its estimated time is at most this.
   var naiveLimitSeconds: Double
   var skipsNaive: Bool
@@ -74,17 +77,17 @@ struct BenchmarkRunner {
     progress(naive.result)
 
     for backend in [AttentionBackend.blas, .blasMaterialized] {
-      var first = 0.0
+      var last = 0.0
       for index in 0..<Swift.max(1, settings.warmups) {
-        let seconds = try Timing.measure(warmups: 0, repetitions: 1) {
+        last = try Timing.measure(warmups: 0, repetitions: 1) {
           Sink.consume(try attention(backend).scalars[0])
         }[0]
-        if index == 0 { first = seconds }
+        if index == 0 && last > settings.budgetSeconds / 10 { break }
       }
       let (output, peak) = try MemoryProbe.measure { try attention(backend) }
       let repetitions = Timing.repetitions(
-        atLeast: settings.repetitions, runSeconds: first,
-        minimumSeconds: settings.minimumTimedSeconds, ceiling: 50)
+        settings.repetitions, runSeconds: last, minimumSeconds: settings.minimumTimedSeconds,
+        budgetSeconds: settings.budgetSeconds, ceiling: 50)
       let times = try Timing.measure(warmups: 0, repetitions: repetitions) {
         Sink.consume(try attention(backend).scalars[0])
       }
