@@ -136,7 +136,14 @@ struct AttentionBenchmark: ParsableCommand {
 
     let length = longLength ?? (quick ? 4096 : 65_536)
     if length > 0 && shapes.isEmpty {
-      let long = try LongSequence.run(length: length, settings: settings)
+      let long: BenchmarkResult
+      do {
+        long = try LongSequence.run(length: length, settings: settings)
+      } catch let error as AttentionError {
+        long = BenchmarkResult(
+          shape: BenchmarkShape(batch: 1, heads: 1, queries: length, dimension: 64, causal: true),
+          path: AttentionBackend.blas.rawValue, note: "refused: \(error)")
+      }
       print(ProgressLine.line(long, peak: peak.gigaflopsPerSecond))
       results.append(long)
     }
