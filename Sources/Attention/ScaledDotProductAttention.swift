@@ -91,7 +91,11 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
   case .naive:
     result = NaiveAttention.compute(
       problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
+  case .blas where !extras.contains(.probabilities):
+    result = FusedAttention.compute(
+      problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
   case .blas, .blasMaterialized:
+    // The probabilities are the full score matrix: the fused kernel never holds it.
     result = MaterializedAttention.compute(
       problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
   }
