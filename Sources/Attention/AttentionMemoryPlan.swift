@@ -6,11 +6,13 @@ struct AttentionMemoryPlan: Sendable {
   enum Path: Sendable {
     case naive
     case materialized
+    case fused
 
     var name: String {
       switch self {
       case .naive: "the naive path (.naive)"
       case .materialized: "the materialised path (.blasMaterialized)"
+      case .fused: "the fused path (.blas)"
       }
     }
   }
@@ -58,6 +60,7 @@ extension AttentionProblem {
   {
     switch backend {
     case .naive: .naive
+    case .blas where !extras.contains(.probabilities): .fused
     case .blas, .blasMaterialized: .materialized
     }
   }
@@ -96,6 +99,19 @@ extension AttentionProblem {
       } else {
         buffers.append(buffer("scores per worker", [workerCount, queryCount, keyCount]))
       }
+    case .fused:
+      // O(threads · tiles): `FusedAttention.extraByteCount` in buffer form.
+      let blocking = FusedAttention.Blocking.standard(for: self)
+      let queryBlocks = (queryCount + blocking.queryRows - 1) / blocking.queryRows
+      let keyBlocks = (keyCount + blocking.keyColumns - 1) / blocking.keyColumns
+      let (headBlocks, overflow) = (batchCount * queryHeadCount).multipliedReportingOverflow(
+        by: queryBlocks)
+      let tileWorkers = Swift.max(1, overflow ? workers : Swift.min(workers, headBlocks))
+      buffers.append(buffer("log-sum-exp", heads + [queryCount]))
+      buffers.append(
+        buffer("tiles per worker", [tileWorkers, blocking.queryRows, blocking.keyColumns + 2]))
+      buffers.append(
+        buffer("value-tile flags", [batchCount, keyValueHeadCount, keyBlocks], elementSize: 1))
     }
     return AttentionMemoryPlan(path: path, buffers: buffers)
   }
@@ -111,7 +127,7 @@ extension AttentionProblem {
     guard !plan.fits(in: budget) else { return }
     var message =
       "\(plan.summary); budget is \(AttentionMemoryBudget.describe(budget)) (AttentionMemoryBudget.bytes)"
-    let alternative = memoryPlan(path: .materialized, extras: extras.subtracting(.probabilities))
+    let alternative = memoryPlan(path: .fused, extras: extras.subtracting(.probabilities))
     if extras.contains(.probabilities), alternative.fits(in: budget) {
       message += "; without probabilities \(alternative.summary)"
     } else {

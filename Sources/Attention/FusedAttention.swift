@@ -52,12 +52,17 @@ enum FusedAttention {
       let keyColumns = MemoryLayout<Scalar>.stride == 4 ? 512 : 256
       let heads = problem.batchCount * problem.queryHeadCount
       var queryRows = 256
-      while queryRows > 32
+      // `heads < minimumItemCount` first: it keeps the product below from overflowing.
+      while queryRows > 32 && heads < minimumItemCount
         && heads * ((problem.queryCount + queryRows - 1) / queryRows) < minimumItemCount
       {
         queryRows /= 2
       }
-      return Blocking(queryRows: queryRows, keyColumns: keyColumns)
+      // A tile never needs to be larger than the problem (the results do not change: a single
+      // tile covers the rows or keys either way).
+      return Blocking(
+        queryRows: Swift.min(queryRows, problem.queryCount),
+        keyColumns: Swift.min(keyColumns, problem.keyCount))
     }
 
     /// The work items a problem should have at least, for the cores to share them.
