@@ -63,6 +63,14 @@ let package = Package(
       ]
     ),
 
+    // MARK: - Fuzz targets (libFuzzer entry points; `make fuzz` builds them with sanitizers)
+
+    .executableTarget(
+      name: "AttentionFuzz",
+      dependencies: ["Attention"],
+      path: "Tests/Fuzz/AttentionFuzz"
+    ),
+
     // MARK: - Tests
 
     .testTarget(

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -65,13 +66,29 @@ enum BLAS {
   /// Used around regions that parallelise over heads themselves: two levels of threads on two
   /// cores oversubscribe them (measured up to 7.6× slower, `../shared/NOTES.md`). The count is
   /// process-wide, so this is called around a parallel region, never inside a worker.
+  ///
+  /// Regions of concurrent calls (many tasks computing attention at once) overlap: the first to
+  /// enter lowers the count, the last to leave restores it. Each restoring its own saved count
+  /// would hand OpenBLAS its threads back while another region's workers still run.
   static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
-    let previous = threadCount
-    if previous == 1 { return try body() }
-    threadCount = 1
-    defer { threadCount = previous }
+    singleThreadRegions.withLock { state in
+      if state.depth == 0 {
+        state.saved = threadCount
+        if state.saved != 1 { threadCount = 1 }
+      }
+      state.depth += 1
+    }
+    defer {
+      singleThreadRegions.withLock { state in
+        state.depth -= 1
+        if state.depth == 0, state.saved != 1 { threadCount = state.saved }
+      }
+    }
     return try body()
   }
+
+  /// How many ``withSingleThread(_:)`` regions are running, and the count to restore after them.
+  private static let singleThreadRegions = Mutex<(depth: Int, saved: Int)>((depth: 0, saved: 1))
 }
 
 // MARK: - Run-time core selection

@@ -5,6 +5,11 @@
 /// caller asks for it). Key columns past the last key any row may see (key padding, causal) are
 /// neither computed nor multiplied.
 enum MaterializedAttention {
+  // Specialised entry points: the public generic API is not inlinable, so without these a
+  // caller in another module would run the unspecialised generic body (witness-table arithmetic
+  // in the inner loops).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func compute<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>,
     query: [Scalar], key: [Scalar], value: [Scalar],

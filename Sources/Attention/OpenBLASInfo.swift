@@ -35,7 +35,7 @@ public enum OpenBLAS {
       case .redetected(ignoring: nil): "re-detected at run time (OPENBLAS_CORETYPE unset)"
       case .redetected(ignoring: let name?):
         "re-detected at run time, ignoring OPENBLAS_CORETYPE=\(name)"
-      case .selectedByName(let name): "selected by name at run time (\(name))"
+      case .selectedByName: "selected by name at run time"
       }
     }
   }
@@ -130,6 +130,9 @@ public enum OpenBLAS {
   /// For machines where OpenBLAS's detection falls short — a CPU newer than the OpenBLAS release
   /// is often taken for a generic `Prescott` (SSE3) — while the CPU runs a newer core's
   /// kernels. Same conditions as ``reselectCore()``.
+  ///
+  /// A build older than the core (SapphireRapids needs OpenBLAS 0.3.22) does not know the name
+  /// and falls back to a core of its own choosing: ``CoreChange/currentCore`` tells which runs.
   ///
   /// - Parameter name: a core name OpenBLAS knows, compared case-insensitively (``knownCores``).
   /// - Returns: whether selection was available and the cores before and after.

@@ -14,7 +14,9 @@ public enum AttentionThreads {
   private static let configured = Atomic<Int>(0)
 
   /// The number of cores the operating system reports online.
-  public static var availableCoreCount: Int { Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+  public static var availableCoreCount: Int {
+    Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+  }
 
   /// The most threads one attention call uses; by default every online core.
   ///
@@ -50,5 +52,42 @@ enum ParallelWork {
         body(start..<end)
       }
     }
+  }
+
+  /// Runs up to ``AttentionThreads/maximumCount`` workers that share the items `0..<count`
+  /// dynamically: each worker calls `body` once with a `nextItem` function and keeps calling it
+  /// until it returns `nil`, so a worker can set up its scratch memory once and reuse it for
+  /// every item it takes.
+  ///
+  /// Items are handed out in increasing order from a shared counter, so uneven items (causal
+  /// attention's query blocks) balance across workers; which worker runs an item never changes
+  /// the item's result. OpenBLAS is held at one thread for the whole call, also when a single
+  /// worker runs: the callers' matrix products are small tiles that threads inside OpenBLAS would
+  /// only slow down, and a fixed OpenBLAS thread count keeps results independent of
+  /// ``AttentionThreads/maximumCount``.
+  static func forEachItem(count: Int, _ body: @Sendable (_ nextItem: () -> Int?) -> Void) {
+    guard count > 0 else { return }
+    let workers = Swift.min(count, AttentionThreads.maximumCount)
+    let counter = ItemCounter()
+    BLAS.withSingleThread {
+      if workers == 1 {
+        body { counter.next(below: count) }
+      } else {
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+          body { counter.next(below: count) }
+        }
+      }
+    }
+  }
+}
+
+/// The shared counter behind ``ParallelWork/forEachItem(count:_:)``.
+private final class ItemCounter: Sendable {
+  private let value = Atomic<Int>(0)
+
+  /// The next unclaimed item, or `nil` once all `count` items are claimed.
+  func next(below count: Int) -> Int? {
+    let item = value.wrappingAdd(1, ordering: .relaxed).oldValue
+    return item < count ? item : nil
   }
 }

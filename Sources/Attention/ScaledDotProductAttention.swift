@@ -42,7 +42,9 @@
 /// - Returns: the output `[B, Hq, Nq, Dv]` in the query's rank.
 /// - Throws: ``AttentionError`` for ranks other than 2…4, disagreeing shapes (naming both), `Hq`
 ///   not a multiple of `Hkv`, empty dimensions, a mask that does not broadcast, bad key lengths
-///   or a non-finite scale.
+///   or a non-finite scale; of kind ``AttentionError/Kind/memoryLimit`` when the buffers the
+///   call would allocate exceed ``AttentionMemoryBudget/bytes`` (the message names the bytes and
+///   a path that fits).
 /// - Complexity: O(B·Hq·Nq·Nk·(Dk + Dv)) time. Extra memory: O(threads · blocks) for the
 ///   default fused path; O(threads · Nq · Nk) for ``AttentionBackend/blasMaterialized``.
 public func scaledDotProductAttention<Scalar: AttentionScalar>(
@@ -82,12 +84,18 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
   let problem = try AttentionProblem(
     query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
     scale: scale)
+  // Refuse, before allocating anything, a request whose buffers exceed the memory budget.
+  try problem.checkMemory(backend: backend, extras: extras)
   let result: (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?)
   switch backend {
   case .naive:
     result = NaiveAttention.compute(
       problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
+  case .blas where !extras.contains(.probabilities):
+    result = FusedAttention.compute(
+      problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
   case .blas, .blasMaterialized:
+    // The probabilities are the full score matrix: the fused kernel never holds it.
     result = MaterializedAttention.compute(
       problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
   }
@@ -95,7 +103,8 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
   return AttentionResult(
     output: Tensor(uncheckedShape: p.outputShape, scalars: result.output),
     probabilities: result.probabilities.map {
-      Tensor(uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount, p.keyCount], scalars: $0)
+      Tensor(
+        uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount, p.keyCount], scalars: $0)
     },
     logSumExp: result.logSumExp.map {
       Tensor(uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount], scalars: $0)

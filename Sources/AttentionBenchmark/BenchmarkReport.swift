@@ -35,10 +35,10 @@ struct BenchmarkReport {
       "| Threads | \(threads) |",
       "| CPU vector flags | \(system.cpu.vectorFlags.joined(separator: " ")) |",
       "| sgemm peak | **\(formatted(peak.gigaflopsPerSecond, digits: 1)) GFLOP/s** (n = \(peak.size), median of \(peak.runCount)) |",
-      "| Runs | \(settings.warmups) warm-up, median of ≥ \(settings.repetitions) timed (more for short cases); naive limit \(BenchmarkRunner.formatSeconds(settings.naiveLimitSeconds)); whole run \(BenchmarkRunner.formatSeconds(elapsedSeconds)) |",
+      "| Runs | median of \(settings.repetitions) timed runs per path after \(settings.warmups) warm-up (up to 50 runs for cases under \(formatted(settings.minimumTimedSeconds, digits: 1)) s in all, down to 3 beyond \(BenchmarkRunner.formatSeconds(settings.budgetSeconds))); naive skipped beyond an estimated \(BenchmarkRunner.formatSeconds(settings.naiveLimitSeconds)); whole run \(BenchmarkRunner.formatSeconds(elapsedSeconds)) |",
       "",
-      "| case | path | ms | GFLOP/s | % of sgemm peak | speed-up vs naive | extra MiB | output MiB | max abs diff vs naive | max abs diff vs Double rows | note |",
-      "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+      "| case | path | ms | runs | GFLOP/s | % of sgemm peak | speed-up vs naive | extra MiB | output MiB | max abs diff vs naive | max abs diff vs Double rows | note |",
+      "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for result in results { lines.append(row(result)) }
     lines += ["", Self.method]
@@ -50,8 +50,9 @@ struct BenchmarkReport {
     let cells: [String] = [
       r.shape.label, "`\(r.path)`",
       r.medianSeconds.map { formatted($0 * 1000, digits: $0 < 0.01 ? 2 : 1) } ?? dash,
-      r.gigaflopsPerSecond.map { formatted($0, digits: 1) } ?? dash,
-      r.gigaflopsPerSecond.map { formatted(100 * $0 / peak.gigaflopsPerSecond, digits: 0) } ?? dash,
+      r.medianSeconds == nil ? dash : "\(r.runCount)",
+      r.gigaflopsPerSecond.map(rate) ?? dash,
+      r.gigaflopsPerSecond.map { rate(100 * $0 / peak.gigaflopsPerSecond) } ?? dash,
       r.speedupOverNaive.map { formatted($0, digits: $0 < 10 ? 1 : 0) + "×" } ?? dash,
       r.peakBytes.map(mebibytes) ?? dash,
       mebibytes(r.shape.outputBytes),

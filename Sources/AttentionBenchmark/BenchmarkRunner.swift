@@ -28,6 +28,9 @@ struct BenchmarkSettings: Sendable {
   var repetitions: Int
   /// Timed runs are added for fast cases until they cover this many seconds (at most 50 runs).
   var minimumTimedSeconds: Double
+  /// Timed runs are cut (to no fewer than 3) for slow cases that would exceed this many seconds,
+  /// and a first warm-up run longer than a tenth of it is the only warm-up.
+  var budgetSeconds: Double
   /// The naive path runs only when its estimated time is at most this.
   var naiveLimitSeconds: Double
   var skipsNaive: Bool
@@ -68,38 +71,61 @@ struct BenchmarkRunner {
     var results = [BenchmarkResult]()
     var naiveOutput: Tensor<Float>?
     var naiveSeconds: Double?
-    let naive = try runNaive(shape, attention: attention, reference: reference)
+    let naive: (result: BenchmarkResult, output: Tensor<Float>?)
+    do {
+      naive = try runNaive(shape, attention: attention, reference: reference)
+    } catch let error as AttentionError {
+      naive = (BenchmarkResult(shape: shape, path: "naive", note: "refused: \(error)"), nil)
+    }
     naiveOutput = naive.output
     naiveSeconds = naive.result.medianSeconds
     progress(naive.result)
 
     for backend in [AttentionBackend.blas, .blasMaterialized] {
-      var first = 0.0
-      for index in 0..<Swift.max(1, settings.warmups) {
-        let seconds = try Timing.measure(warmups: 0, repetitions: 1) {
-          Sink.consume(try attention(backend).scalars[0])
-        }[0]
-        if index == 0 { first = seconds }
+      let result: BenchmarkResult
+      do {
+        result = try runFast(
+          backend, shape: shape, attention: attention, reference: reference,
+          naiveOutput: naiveOutput, naiveSeconds: naiveSeconds)
+      } catch let error as AttentionError {
+        // A refusal (the memory budget, say) is a result for this path, not the end of the run.
+        result = BenchmarkResult(shape: shape, path: backend.rawValue, note: "refused: \(error)")
       }
-      let (output, peak) = try MemoryProbe.measure { try attention(backend) }
-      let repetitions = Timing.repetitions(
-        atLeast: settings.repetitions, runSeconds: first,
-        minimumSeconds: settings.minimumTimedSeconds, ceiling: 50)
-      let times = try Timing.measure(warmups: 0, repetitions: repetitions) {
-        Sink.consume(try attention(backend).scalars[0])
-      }
-      let median = Timing.median(times)
-      let result = BenchmarkResult(
-        shape: shape, path: backend.rawValue, medianSeconds: median, runCount: times.count,
-        peakBytes: peak,
-        differenceFromNaive: naiveOutput.map { Double(output.maxAbsoluteDifference(to: $0)) },
-        differenceFromDouble: reference.maximumDifference(to: output, shape: shape),
-        speedupOverNaive: naiveSeconds.map { $0 / median })
       progress(result)
       results.append(result)
     }
     results.append(naive.result)
     return results
+  }
+
+  /// One BLAS path: warm-up (a single run if it is slow), one run under the memory probe, then
+  /// the timed runs.
+  private func runFast(
+    _ backend: AttentionBackend, shape: BenchmarkShape,
+    attention: (AttentionBackend) throws -> Tensor<Float>, reference: SampledReference,
+    naiveOutput: Tensor<Float>?, naiveSeconds: Double?
+  ) throws -> BenchmarkResult {
+    var last = 0.0
+    for index in 0..<Swift.max(1, settings.warmups) {
+      last = try Timing.measure(warmups: 0, repetitions: 1) {
+        Sink.consume(try attention(backend).scalars[0])
+      }[0]
+      if index == 0 && last > settings.budgetSeconds / 10 { break }
+    }
+    let (output, peak) = try MemoryProbe.measure { try attention(backend) }
+    let repetitions = Timing.repetitions(
+      settings.repetitions, runSeconds: last, minimumSeconds: settings.minimumTimedSeconds,
+      budgetSeconds: settings.budgetSeconds, ceiling: 50)
+    let times = try Timing.measure(warmups: 0, repetitions: repetitions) {
+      Sink.consume(try attention(backend).scalars[0])
+    }
+    let median = Timing.median(times)
+    return BenchmarkResult(
+      shape: shape, path: backend.rawValue, medianSeconds: median, runCount: times.count,
+      peakBytes: peak,
+      differenceFromNaive: naiveOutput.map { Double(output.maxAbsoluteDifference(to: $0)) },
+      differenceFromDouble: reference.maximumDifference(to: output, shape: shape),
+      speedupOverNaive: naiveSeconds.map { $0 / median })
   }
 
   /// The naive path, or a skipped row with its estimated time.

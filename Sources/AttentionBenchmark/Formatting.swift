@@ -38,3 +38,10 @@ func scientific(_ value: Double) -> String {
 
 /// Bytes as MiB with one decimal.
 func mebibytes(_ bytes: Int) -> String { formatted(Double(bytes) / 1_048_576, digits: 1) }
+
+/// A rate or percentage with digits that suit its size: `412`, `41.2`, `4.1`, `0.041`.
+func rate(_ value: Double) -> String {
+  if value >= 100 { return formatted(value, digits: 0) }
+  if value >= 1 { return formatted(value, digits: 1) }
+  return value == 0 ? "0" : formatted(value, digits: 3)
+}

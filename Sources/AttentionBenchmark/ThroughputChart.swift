@@ -67,13 +67,11 @@ struct ThroughputChart {
     let lengths = lines.flatMap { $0.points.map(\.0) }
     let minimumN = (lengths.min() ?? 512) / 1.5
     let maximumN = (lengths.max() ?? 4096) * 1.5
-    let highest = Swift.max(
-      peak.gigaflopsPerSecond, lines.flatMap { $0.points.map(\.1) }.max() ?? 0)
-    let (yMaximum, yStep) = Self.niceAxis(highest * 1.08)
+    let axis = YAxis(values: lines.flatMap { $0.points.map(\.1) } + [peak.gigaflopsPerSecond])
     func x(_ n: Double) -> Double {
       Self.left + plotWidth * (log2(n) - log2(minimumN)) / (log2(maximumN) - log2(minimumN))
     }
-    func y(_ rate: Double) -> Double { Self.top + plotHeight * (1 - rate / yMaximum) }
+    func y(_ rate: Double) -> Double { Self.top + plotHeight * (1 - axis.fraction(rate)) }
     func number(_ value: Double) -> String { formatted(value, digits: 1) }
 
     var svg = [
@@ -83,15 +81,15 @@ struct ThroughputChart {
       ##"<text x="\##(number(Self.left))" y="40" fill="#555">\##(Self.escaped("\(system.cpu.modelName ?? "unknown CPU"), \(system.onlineCoreCount) cores, OpenBLAS core \(system.coreName), \(date) UTC"))</text>"##,
     ]
     // Grid and y axis.
-    var tick = 0.0
-    while tick <= yMaximum + yStep / 2 {
+    for tick in axis.ticks {
+      let color = tick.label.isEmpty ? "#f3f3f3" : "#e0e0e0"
       svg.append(
-        ##"<line x1="\##(number(Self.left))" x2="\##(number(Self.left + plotWidth))" y1="\##(number(y(tick)))" y2="\##(number(y(tick)))" stroke="#e5e5e5"/>"##
+        ##"<line x1="\##(number(Self.left))" x2="\##(number(Self.left + plotWidth))" y1="\##(number(y(tick.value)))" y2="\##(number(y(tick.value)))" stroke="\##(color)"/>"##
       )
+      guard !tick.label.isEmpty else { continue }
       svg.append(
-        ##"<text x="\##(number(Self.left - 8))" y="\##(number(y(tick) + 4))" text-anchor="end">\##(Int(tick))</text>"##
+        ##"<text x="\##(number(Self.left - 8))" y="\##(number(y(tick.value) + 4))" text-anchor="end">\##(tick.label)</text>"##
       )
-      tick += yStep
     }
     // x axis: powers of two.
     var power = 1.0
@@ -112,7 +110,7 @@ struct ThroughputChart {
       ##"<text x="\##(number(Self.left + plotWidth / 2))" y="\##(number(h - 14))" text-anchor="middle">sequence length N (Nq = Nk, log scale)</text>"##
     )
     svg.append(
-      ##"<text transform="translate(18 \##(number(Self.top + plotHeight / 2))) rotate(-90)" text-anchor="middle">GFLOP/s (4·B·H·N²·D, half if causal)</text>"##
+      ##"<text transform="translate(18 \##(number(Self.top + plotHeight / 2))) rotate(-90)" text-anchor="middle">GFLOP/s (4·B·H·N²·D, half if causal)\##(axis.isLogarithmic ? ", log scale" : "")</text>"##
     )
     // The sgemm peak.
     let peakY = y(peak.gigaflopsPerSecond)
@@ -149,15 +147,6 @@ struct ThroughputChart {
     return svg.joined(separator: "\n") + "\n"
   }
 
-  /// An axis maximum and step of the form 1, 2 or 5 × 10^k giving about five intervals.
-  static func niceAxis(_ maximum: Double) -> (maximum: Double, step: Double) {
-    guard maximum > 0 else { return (1, 0.2) }
-    let rough = maximum / 5
-    let magnitude = pow(10, log10(rough).rounded(.down))
-    let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
-    return ((maximum / step).rounded(.up) * step, step)
-  }
-
   /// `512`, `2K`, `64K`.
   static func lengthLabel(_ n: Double) -> String {
     n >= 1024 ? "\(Int(n) / 1024)K" : "\(Int(n))"
@@ -175,5 +164,72 @@ struct ThroughputChart {
       }
     }
     return result
+  }
+}
+
+/// The GFLOP/s axis: linear from zero, or logarithmic by decades when the values span more than
+/// a factor of 30 (the naive path is hundreds of times slower than BLAS and would sit on zero).
+struct YAxis {
+  let isLogarithmic: Bool
+  /// Linear: 0…upper. Logarithmic: 10^lower…10^upper.
+  let lower: Double
+  let upper: Double
+  let step: Double
+
+  init(values: [Double]) {
+    let positive = values.filter { $0 > 0 && $0.isFinite }
+    let highest = positive.max() ?? 1
+    let lowest = positive.min() ?? 1
+    if highest / lowest > 30 {
+      isLogarithmic = true
+      lower = log10(lowest).rounded(.down)
+      upper = log10(highest * 1.1).rounded(.up)
+      step = 1
+    } else {
+      isLogarithmic = false
+      let rough = highest * 1.08 / 5
+      let magnitude = pow(10, log10(rough).rounded(.down))
+      step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
+      lower = 0
+      upper = (highest * 1.08 / step).rounded(.up) * step
+    }
+  }
+
+  /// Where `value` sits between the bottom (0) and the top (1) of the plot.
+  func fraction(_ value: Double) -> Double {
+    isLogarithmic
+      ? (log10(Swift.max(value, 1e-300)) - lower) / (upper - lower) : value / upper
+  }
+
+  /// Grid lines: labelled major ticks, and unlabelled ×2 and ×5 minor ticks on a log axis.
+  var ticks: [(value: Double, label: String)] {
+    var ticks = [(value: Double, label: String)]()
+    if isLogarithmic {
+      var exponent = lower
+      while exponent <= upper {
+        let decade = pow(10, exponent)
+        ticks.append((decade, Self.label(decade)))
+        if exponent < upper { ticks += [(2 * decade, ""), (5 * decade, "")] }
+        exponent += 1
+      }
+    } else {
+      var value = 0.0
+      while value <= upper + step / 2 {
+        ticks.append((value, Self.label(value)))
+        value += step
+      }
+    }
+    return ticks
+  }
+
+  private static func label(_ value: Double) -> String {
+    if value >= 1 || value == 0 { return "\(Int(value.rounded()))" }
+    var digits = 0
+    var scaled = value
+    while scaled < 0.99 {
+      scaled *= 10
+      digits += 1
+    }
+    return formatted(value, digits: digits)
   }
 }

@@ -28,14 +28,19 @@ enum Timing {
     return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
   }
 
-  /// How many timed runs to make so that they take at least `minimumSeconds` together, given
-  /// one run's duration, between `repetitions` and `ceiling`.
+  /// How many timed runs to make, given one run's duration: `repetitions`, more (up to
+  /// `ceiling`) until fast runs cover `minimumSeconds` together, fewer (down to 3) when slow runs
+  /// would exceed `budgetSeconds`.
   static func repetitions(
-    atLeast repetitions: Int, runSeconds: Double, minimumSeconds: Double, ceiling: Int
+    _ repetitions: Int, runSeconds: Double, minimumSeconds: Double, budgetSeconds: Double,
+    ceiling: Int
   ) -> Int {
     guard runSeconds > 0 else { return ceiling }
     let needed = Int((minimumSeconds / runSeconds).rounded(.up))
-    return Swift.max(repetitions, Swift.min(ceiling, needed))
+    let affordable = Int(budgetSeconds / runSeconds)
+    let floor = Swift.min(repetitions, 3)
+    return Swift.max(
+      floor, Swift.min(Swift.max(repetitions, Swift.min(ceiling, needed)), affordable))
   }
 }
 

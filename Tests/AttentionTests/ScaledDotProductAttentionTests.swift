@@ -14,7 +14,7 @@ struct ScaledDotProductAttentionTests {
     (2, 8, 4, 31, 29, 32, 24),
   ]
 
-  @Test("BLAS equals naive and a Double computation", arguments: shapes)
+  @Test("Fused and materialised BLAS equal naive and a Double computation", arguments: shapes)
   func blasMatchesNaive(shape: (Int, Int, Int, Int, Int, Int, Int)) throws {
     let (b, hq, hkv, nq, nk, dk, dv) = shape
     var data = TestData(seed: 42)
@@ -27,8 +27,16 @@ struct ScaledDotProductAttentionTests {
       expectClose(fast, naive, tolerance: Tolerance.floatVersusFloat, "\(backend)")
     }
     let reference = try scaledDotProductAttention(
-      query: q.converted(to: Double.self), key: k.converted(), value: v.converted(), backend: .naive)
+      query: q.converted(to: Double.self), key: k.converted(), value: v.converted(), backend: .naive
+    )
     let fast = try scaledDotProductAttention(query: q, key: k, value: v)
     expectClose(fast.converted(to: Double.self), reference, tolerance: Tolerance.floatVersusDouble)
+    // Fused (.blas) and materialised in Double against naive in Double.
+    for backend in [AttentionBackend.blas, .blasMaterialized] {
+      let double = try scaledDotProductAttention(
+        query: q.converted(to: Double.self), key: k.converted(), value: v.converted(),
+        backend: backend)
+      expectClose(double, reference, tolerance: Tolerance.doubleVersusDouble, "\(backend)")
+    }
   }
 }

@@ -75,12 +75,18 @@ enum ElementType: Sendable, Equatable {
     _ raw: UnsafeRawBufferPointer, range: Range<Int>, count: Int, convert: (Bits) -> Scalar
   ) -> [Scalar] {
     [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-      let width = MemoryLayout<Bits>.size
-      for index in 0..<count {
-        let bits = raw.loadUnaligned(
-          fromByteOffset: range.lowerBound + index * width, as: Bits.self)
-        buffer.initializeElement(at: index, to: convert(bits))
-      }
+      #if _endian(little)
+        // The file form already is the in-memory form: one copy.
+        UnsafeMutableRawBufferPointer(buffer).copyMemory(
+          from: UnsafeRawBufferPointer(rebasing: raw[range]))
+      #else
+        let width = MemoryLayout<Bits>.size
+        for index in 0..<count {
+          let bits = raw.loadUnaligned(
+            fromByteOffset: range.lowerBound + index * width, as: Bits.self)
+          buffer.initializeElement(at: index, to: convert(bits))
+        }
+      #endif
       initialized = count
     }
   }
@@ -103,27 +109,36 @@ extension AnyTensor {
 
   /// Appends the elements as packed little-endian bytes (`bool` as 0 or 1).
   func appendBytes(to output: inout [UInt8]) {
-    switch self {
-    case .float32(let tensor):
-      Self.appendPacked(tensor.scalars, to: &output) { $0.bitPattern }
-    case .float64(let tensor):
-      Self.appendPacked(tensor.scalars, to: &output) { $0.bitPattern }
-    case .bool(let tensor):
-      output.append(contentsOf: tensor.scalars.lazy.map { $0 ? 1 : 0 })
+    let start = output.count
+    output.append(contentsOf: repeatElement(0, count: byteCount))
+    output.withUnsafeMutableBytes { raw in
+      let destination = UnsafeMutableRawBufferPointer(rebasing: raw[start...])
+      switch self {
+      case .float32(let tensor):
+        Self.store(tensor.scalars, into: destination) { $0.bitPattern }
+      case .float64(let tensor):
+        Self.store(tensor.scalars, into: destination) { $0.bitPattern }
+      case .bool(let tensor):
+        for (index, value) in tensor.scalars.enumerated() where value {
+          destination[index] = 1
+        }
+      }
     }
   }
 
-  /// Appends `values` as the little-endian bytes of their bit patterns.
-  private static func appendPacked<Value, Bits: FixedWidthInteger>(
-    _ values: [Value], to output: inout [UInt8], bitPattern: (Value) -> Bits
+  /// Stores `values` as the little-endian bytes of their bit patterns.
+  private static func store<Value, Bits: FixedWidthInteger>(
+    _ values: [Value], into destination: UnsafeMutableRawBufferPointer,
+    bitPattern: (Value) -> Bits
   ) {
     #if _endian(little)
       // The in-memory form already is the file form: one copy.
-      values.withUnsafeBytes { output.append(contentsOf: $0) }
+      values.withUnsafeBytes { destination.copyMemory(from: $0) }
     #else
-      output.reserveCapacity(output.count + values.count * MemoryLayout<Bits>.size)
-      for value in values {
-        withUnsafeBytes(of: bitPattern(value).littleEndian) { output.append(contentsOf: $0) }
+      for (index, value) in values.enumerated() {
+        destination.storeBytes(
+          of: bitPattern(value).littleEndian, toByteOffset: index * MemoryLayout<Bits>.size,
+          as: Bits.self)
       }
     #endif
   }

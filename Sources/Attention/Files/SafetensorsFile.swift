@@ -35,6 +35,13 @@ public struct SafetensorsFile: Sendable, Equatable {
     public var dtype: String
     /// The size of each dimension, outermost first.
     public var shape: [Int]
+    /// Creates an entry from its parts.
+    public init(name: String, dtype: String, shape: [Int]) {
+      self.name = name
+      self.dtype = dtype
+      self.shape = shape
+    }
+
     /// Whether this library decodes the dtype (`F32`, `F64`, `BOOL`).
     public var isSupported: Bool { SafetensorsLayout.elementType(dtype) != nil }
   }

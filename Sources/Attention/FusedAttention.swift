@@ -1,0 +1,296 @@
+/// Attention as a fused, tiled kernel with an online softmax (the FlashAttention recurrence on
+/// BLAS tiles): the `Nq × Nk` score matrix is never stored.
+///
+/// For each (batch, query head, block of `Bq` queries) — one work item — the kernel walks the
+/// key blocks of `Bk` keys that any of its rows may see:
+///
+/// ```
+/// S = scale · Q_blk · K_blkᵀ                  (gemm into a Bq × Bk scratch tile)
+/// mask S                                       (only rows whose limit cuts the block, or a mask tensor)
+/// m_new = max(m, rowmax S);  α = exp(m − m_new)
+/// P = exp(S − m_new);  l = α·l + rowsum P;  O = α·O
+/// O += P · V_blk                               (gemm, beta = 1, straight into the output rows)
+/// ```
+///
+/// and finishes each row with `O /= l` and log-sum-exp `m + log l`. Non-finite values follow the
+/// library's policy exactly as ``NaiveAttention`` and ``MaterializedAttention`` do: rows that see
+/// no key keep `O = 0` and get `-infinity`; a NaN logit, or visible logits that are all
+/// `-infinity`, make exactly their row NaN; masked keys never leak NaN or infinity.
+///
+/// Extra memory: one `Bq × Bk` tile and two `Bq` vectors per worker, plus one flag per key block
+/// — independent of `Nq · Nk`. Results do not depend on the number of threads: each item is
+/// computed by one worker in a fixed order, with OpenBLAS held at one thread.
+enum FusedAttention {
+  /// The tile sizes of the fused kernel.
+  struct Blocking: Sendable, Equatable {
+    /// `Bq`: query rows per work item (the M of both matrix products).
+    var queryRows: Int
+    /// `Bk`: keys per tile (the N of `Q·Kᵀ` and the K of `P·V`).
+    var keyColumns: Int
+
+    /// The sizes used unless a caller (the block-size measurements) passes others.
+    ///
+    /// Measured on the project's machine (Zen 5, 48 KiB L1d and 1 MiB L2 per core, OpenBLAS
+    /// 0.3.21; figures in the fused-kernel report): see ``FusedAttention`` for the reasons.
+    static func standard(for _: Int) -> Blocking {
+      Blocking(queryRows: 64, keyColumns: 256)
+    }
+  }
+
+  // Specialised entry points: the public generic API is not inlinable, so without these a
+  // caller in another module would run the unspecialised generic body (witness-table arithmetic
+  // in the inner loops).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  static func compute<Scalar: AttentionScalar>(
+    _ problem: AttentionProblem<Scalar>,
+    query: [Scalar], key: [Scalar], value: [Scalar],
+    extras: AttentionOutputs,
+    blocking: Blocking? = nil
+  ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
+    let p = problem
+    let blocking = blocking ?? .standard(for: p.keyDimension)
+    let headCount = p.batchCount * p.queryHeadCount
+    var output = [Scalar](repeating: 0, count: headCount * p.queryCount * p.valueDimension)
+    var logSumExp = [Scalar](repeating: 0, count: headCount * p.queryCount)
+    let keyBlockCount = (p.keyCount + blocking.keyColumns - 1) / blocking.keyColumns
+    // Which value tiles hold NaN or ±infinity: those take a slow product that skips masked keys
+    // (gemm would compute 0 · NaN for them). One scan of V, shared by every query block.
+    var nonFiniteValueTiles = [Bool](
+      repeating: false, count: p.batchCount * p.keyValueHeadCount * keyBlockCount)
+    value.withUnsafeBufferPointer { v in
+      for kvHead in 0..<(p.batchCount * p.keyValueHeadCount) {
+        for block in 0..<keyBlockCount {
+          let first = block * blocking.keyColumns
+          let count = Swift.min(blocking.keyColumns, p.keyCount - first)
+          nonFiniteValueTiles[kvHead * keyBlockCount + block] = NonFinite.contains(
+            v.baseAddress! + (kvHead * p.keyCount + first) * p.valueDimension,
+            count: count * p.valueDimension)
+        }
+      }
+    }
+    let queryBlockCount = (p.queryCount + blocking.queryRows - 1) / blocking.queryRows
+
+    query.withUnsafeBufferPointer { q in
+      key.withUnsafeBufferPointer { k in
+        value.withUnsafeBufferPointer { v in
+          output.withUnsafeMutableBufferPointer { o in
+            logSumExp.withUnsafeMutableBufferPointer { lse in
+              nonFiniteValueTiles.withUnsafeBufferPointer { flags in
+                let context = Context(
+                  problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
+                  value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
+                  nonFiniteValueTiles: flags.baseAddress!, keyBlockCount: keyBlockCount)
+                ParallelWork.forEachItem(count: headCount * queryBlockCount) { nextItem in
+                  var scratch = Scratch<Scalar>(blocking: blocking)
+                  while let item = nextItem() {
+                    // Within a head the last query blocks come first: under a causal mask they
+                    // are the longest, and starting them early balances the workers' ends.
+                    let head = item / queryBlockCount
+                    let queryBlock = queryBlockCount - 1 - item % queryBlockCount
+                    context.run(head: head, queryBlock: queryBlock, scratch: &scratch)
+                  }
+                  scratch.deallocate()
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return (output, nil, extras.contains(.logSumExp) ? logSumExp : nil)
+  }
+
+  /// The memory the fused path allocates besides its output and log-sum-exp: each worker's
+  /// tiles, and one flag per (batch, kv head, key tile).
+  static func extraByteCount<Scalar: AttentionScalar>(
+    _ problem: AttentionProblem<Scalar>, blocking: Blocking, workers: Int
+  ) -> Int {
+    let keyBlockCount = (problem.keyCount + blocking.keyColumns - 1) / blocking.keyColumns
+    let perWorker =
+      (blocking.queryRows * blocking.keyColumns + 2 * blocking.queryRows)
+      * MemoryLayout<Scalar>.stride
+    return workers * perWorker
+      + problem.batchCount * problem.keyValueHeadCount * keyBlockCount
+  }
+
+  /// One worker's tiles: the scores/probabilities `Bq × Bk` and the running row max and sum.
+  struct Scratch<Scalar: AttentionScalar> {
+    let scores: UnsafeMutablePointer<Scalar>
+    let rowMaximum: UnsafeMutablePointer<Scalar>
+    let rowSum: UnsafeMutablePointer<Scalar>
+
+    init(blocking: Blocking) {
+      // 64-byte alignment: a cache line, and a whole 16-lane Float vector per row start.
+      scores = UnsafeMutableRawPointer.allocate(
+        byteCount: blocking.queryRows * blocking.keyColumns * MemoryLayout<Scalar>.stride,
+        alignment: 64
+      ).bindMemory(to: Scalar.self, capacity: blocking.queryRows * blocking.keyColumns)
+      rowMaximum = .allocate(capacity: blocking.queryRows)
+      rowSum = .allocate(capacity: blocking.queryRows)
+    }
+
+    func deallocate() {
+      scores.deallocate()
+      rowMaximum.deallocate()
+      rowSum.deallocate()
+    }
+  }
+
+  /// Raw pointers to one call's buffers, shared read-only by the workers (each writes only the
+  /// output rows of its own items).
+  struct Context<Scalar: AttentionScalar>: @unchecked Sendable {
+    let problem: AttentionProblem<Scalar>
+    let blocking: Blocking
+    let query: UnsafePointer<Scalar>
+    let key: UnsafePointer<Scalar>
+    let value: UnsafePointer<Scalar>
+    let output: UnsafeMutablePointer<Scalar>
+    let logSumExp: UnsafeMutablePointer<Scalar>
+    let nonFiniteValueTiles: UnsafePointer<Bool>
+    let keyBlockCount: Int
+
+    /// Computes the output rows and log-sum-exp of one block of queries of one head.
+    func run(head: Int, queryBlock: Int, scratch: inout Scratch<Scalar>) {
+      let p = problem
+      let (nq, nk, dk, dv) = (p.queryCount, p.keyCount, p.keyDimension, p.valueDimension)
+      let b = head / p.queryHeadCount
+      let h = head % p.queryHeadCount
+      let kvHead = b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h)
+      let firstQuery = queryBlock * blocking.queryRows
+      let rows = Swift.min(blocking.queryRows, nq - firstQuery)
+      let firstRow = head * nq + firstQuery
+      let out = output + firstRow * dv
+      let ldS = blocking.keyColumns
+      let scores = scratch.scores
+      let m = scratch.rowMaximum
+      let l = scratch.rowSum
+      m.update(repeating: -Scalar.infinity, count: rows)
+      l.update(repeating: 0, count: rows)
+      // Keys at or past the largest limit of these rows are masked for all of them: skip them.
+      let keyEnd = p.maximumKeyLimit(batch: b, queryRange: firstQuery..<(firstQuery + rows))
+
+      // BLAS may skip the product when alpha is 0 (OpenBLAS does), hiding a NaN or infinity of
+      // Q or K; with a zero scale, form the product and multiply it by 0 (0·∞ = NaN) instead.
+      let zeroScale = p.scale == 0
+      var firstKey = 0
+      while firstKey < keyEnd {
+        let columns = Swift.min(blocking.keyColumns, keyEnd - firstKey)
+        BLAS.gemm(
+          transposeB: true, m: rows, n: columns, k: dk, alpha: zeroScale ? 1 : p.scale,
+          a: query + firstRow * dk, lda: dk,
+          b: key + (kvHead * nk + firstKey) * dk, ldb: dk,
+          beta: 0, c: scores, ldc: ldS)
+        for i in 0..<rows {
+          let row = scores + i * ldS
+          if zeroScale { RowSoftmax.scale(row, count: columns, by: 0) }
+          let limit = p.visibleKeyLimit(batch: b, query: firstQuery + i)
+          let visibleEnd = Swift.max(0, Swift.min(limit - firstKey, columns))
+          guard visibleEnd > 0 else {
+            row.update(repeating: 0, count: columns)  // this row sees none of these keys
+            continue
+          }
+          // Element-wise masking only where needed: the tail past this row's limit, and the
+          // tensor mask (read in place at its row offset, never expanded).
+          (row + visibleEnd).update(repeating: -Scalar.infinity, count: columns - visibleEnd)
+          applyMask(
+            row: row, count: visibleEnd,
+            maskOffset: p.mask.rowOffset(batch: b, head: h, query: firstQuery + i) + firstKey)
+          updateRow(row, count: columns, maximum: m + i, sum: l + i, output: out + i * dv, dv: dv)
+        }
+        let values = value + (kvHead * nk + firstKey) * dv
+        if nonFiniteValueTiles[kvHead * keyBlockCount + firstKey / blocking.keyColumns] {
+          // Skip masked keys one by one so their NaN/Inf values reach no row (see
+          // `MaterializedAttention`); only tiles that hold such values come here.
+          for i in 0..<rows {
+            let weights = scores + i * ldS
+            let outRow = out + i * dv
+            for j in 0..<columns
+            where p.isVisible(batch: b, head: h, query: firstQuery + i, key: firstKey + j) {
+              for e in 0..<dv { outRow[e] += weights[j] * values[j * dv + e] }
+            }
+          }
+        } else {
+          BLAS.gemm(
+            m: rows, n: dv, k: columns, alpha: 1,
+            a: scores, lda: ldS,
+            b: values, ldb: dv,
+            beta: 1, c: out, ldc: dv)
+        }
+        firstKey += columns
+      }
+
+      for i in 0..<rows {
+        if m[i] == -Scalar.infinity {
+          // Every logit was -infinity. A row that sees no key keeps its zeros; a row that sees
+          // keys whose logits are all -infinity (an infinite Q or K) is NaN, as IEEE arithmetic
+          // makes it (exp(−∞ − (−∞))) and as the other paths give. Rare: asked key by key.
+          if p.seesAnyKey(batch: b, head: h, query: firstQuery + i) {
+            (out + i * dv).update(repeating: .nan, count: dv)
+            logSumExp[firstRow + i] = .nan
+          } else {
+            logSumExp[firstRow + i] = -Scalar.infinity
+          }
+          continue
+        }
+        RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i])
+        logSumExp[firstRow + i] = m[i] + Scalar.log(l[i])
+      }
+    }
+
+    /// One step of the online softmax for one row: turns the row's masked logits into weights
+    /// `exp(S − m_new)`, updates the running maximum and sum, and rescales the output row
+    /// accumulated so far by `exp(m_old − m_new)` when the maximum grew.
+    @inline(__always)
+    func updateRow(
+      _ row: UnsafeMutablePointer<Scalar>, count: Int,
+      maximum: UnsafeMutablePointer<Scalar>, sum: UnsafeMutablePointer<Scalar>,
+      output: UnsafeMutablePointer<Scalar>, dv: Int
+    ) {
+      let blockMaximum = RowSoftmax.maximum(row, count: count)
+      let old = maximum.pointee
+      // A NaN maximum, old or new, wins and stays: the row is poisoned for good.
+      let new = old.isNaN || blockMaximum <= old ? old : blockMaximum
+      guard new != -Scalar.infinity else {
+        // Every key of this tile is masked for the row (and all before were too).
+        row.update(repeating: 0, count: count)
+        return
+      }
+      let blockSum = RowSoftmax.exponentiate(row, count: count, subtracting: new)
+      if new == old {
+        sum.pointee += blockSum
+      } else {
+        if old != -Scalar.infinity {
+          let correction = Scalar.exp(old - new)
+          sum.pointee *= correction
+          RowSoftmax.scale(output, count: dv, by: correction)
+        }
+        sum.pointee += blockSum
+        maximum.pointee = new
+      }
+    }
+
+    /// Masks `count` logits of a row in place with the tensor mask: blocked entries (boolean, or
+    /// an additive `-infinity`) become `-infinity`, others get the additive bias.
+    @inline(__always)
+    func applyMask(row: UnsafeMutablePointer<Scalar>, count: Int, maskOffset: Int) {
+      switch problem.mask.values {
+      case .none: break
+      case .boolean(let allowed, let invert):
+        allowed.withUnsafeBufferPointer { mask in
+          let m = mask.baseAddress! + maskOffset
+          for j in 0..<count where m[j] == invert { row[j] = -Scalar.infinity }
+        }
+      case .additive(let bias):
+        bias.withUnsafeBufferPointer { mask in
+          let m = mask.baseAddress! + maskOffset
+          // Assigning -inf (rather than adding it) keeps a NaN logit of a masked key out.
+          for j in 0..<count {
+            let b = m[j]
+            row[j] = b == -Scalar.infinity ? b : row[j] + b
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,245 @@
+import Testing
+
+@testable import Attention
+
+/// The fused kernel against the naive oracle, with tiles small enough that every test crosses
+/// several query and key blocks, and with the standard tiles at their boundaries.
+@Suite("Fused attention: tiles, masks, causal, GQA, log-sum-exp, threads")
+struct FusedAttentionTests {
+  /// Small tiles (so shapes of a few dozen rows cross many blocks) and the standard ones.
+  static let blockings: [FusedAttention.Blocking] = [
+    .init(queryRows: 7, keyColumns: 16),
+    .init(queryRows: 16, keyColumns: 33),
+    .standard(for: 64),
+  ]
+
+  /// Runs naive, materialised and fused (with each blocking) on one problem and expects the
+  /// outputs and log-sum-exps to agree with naive's.
+  static func expectAllPathsAgree<S: AttentionScalar>(
+    query: Tensor<S>, key: Tensor<S>, value: Tensor<S>,
+    mask: AttentionMask<S> = .none, causal: CausalAlignment? = nil, keyLengths: [Int]? = nil,
+    tolerance: S, _ comment: String = "", sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
+    let naive = try scaledDotProductAttention(
+      query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
+      backend: .naive, returning: .logSumExp)
+    for backend in [AttentionBackend.blas, .blasMaterialized] {
+      let fast = try scaledDotProductAttention(
+        query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
+        backend: backend, returning: .logSumExp)
+      expectClose(
+        fast.output, naive.output, tolerance: tolerance, "\(backend) \(comment)",
+        sourceLocation: sourceLocation)
+      expectClose(
+        fast.logSumExp!, naive.logSumExp!, tolerance: tolerance, "\(backend) lse \(comment)",
+        sourceLocation: sourceLocation)
+    }
+    let problem = try AttentionProblem(
+      query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
+      scale: nil)
+    for blocking in blockings {
+      let fused = FusedAttention.compute(
+        problem, query: query.scalars, key: key.scalars, value: value.scalars,
+        extras: .logSumExp, blocking: blocking)
+      let output = Tensor(uncheckedShape: problem.outputShape, scalars: fused.output)
+      let lse = Tensor(uncheckedShape: naive.logSumExp!.shape, scalars: fused.logSumExp!)
+      expectClose(
+        output, naive.output, tolerance: tolerance, "fused \(blocking) \(comment)",
+        sourceLocation: sourceLocation)
+      expectClose(
+        lse, naive.logSumExp!, tolerance: tolerance, "fused lse \(blocking) \(comment)",
+        sourceLocation: sourceLocation)
+    }
+  }
+
+  @Test(
+    "Sequence lengths just below, at and above the tile sizes",
+    arguments: [1, 15, 16, 17, 63, 64, 65, 127, 129, 257])
+  func blockBoundaries(n: Int) throws {
+    var data = TestData(seed: UInt64(n))
+    let q: Tensor<Float> = data.normal([1, 2, n, 8])
+    let k: Tensor<Float> = data.normal([1, 2, n, 8])
+    let v: Tensor<Float> = data.normal([1, 2, n, 5])
+    try Self.expectAllPathsAgree(
+      query: q, key: k, value: v, tolerance: Tolerance.floatVersusFloat, "n \(n)")
+    try Self.expectAllPathsAgree(
+      query: q, key: k, value: v, causal: .topLeft, tolerance: Tolerance.floatVersusFloat,
+      "causal n \(n)")
+  }
+
+  @Test(
+    "Causal, both alignments, Nq < Nk, Nq = Nk and Nq > Nk, in Float and Double",
+    arguments: [(5, 70), (40, 40), (70, 5), (1, 300), (300, 1), (33, 65)])
+  func causal(nq: Int, nk: Int) throws {
+    var data = TestData(seed: UInt64(nq * 1000 + nk))
+    let q: Tensor<Float> = data.normal([2, 2, nq, 8])
+    let k: Tensor<Float> = data.normal([2, 2, nk, 8])
+    let v: Tensor<Float> = data.normal([2, 2, nk, 4])
+    for alignment in CausalAlignment.allCases {
+      try Self.expectAllPathsAgree(
+        query: q, key: k, value: v, causal: alignment, tolerance: Tolerance.floatVersusFloat,
+        "\(alignment)")
+      try Self.expectAllPathsAgree(
+        query: q.converted(to: Double.self), key: k.converted(), value: v.converted(),
+        causal: alignment, tolerance: Tolerance.doubleVersusDouble, "Double \(alignment)")
+    }
+  }
+
+  @Test("Key lengths, including 0 and the full length, alone and with causal")
+  func keyLengths() throws {
+    var data = TestData(seed: 11)
+    let (nq, nk) = (37, 53)
+    let q: Tensor<Float> = data.normal([4, 2, nq, 8])
+    let k: Tensor<Float> = data.normal([4, 2, nk, 8])
+    let v: Tensor<Float> = data.normal([4, 2, nk, 6])
+    let lengths = [0, 1, 17, nk]
+    try Self.expectAllPathsAgree(
+      query: q, key: k, value: v, keyLengths: lengths, tolerance: Tolerance.floatVersusFloat)
+    for alignment in CausalAlignment.allCases {
+      try Self.expectAllPathsAgree(
+        query: q, key: k, value: v, causal: alignment, keyLengths: lengths,
+        tolerance: Tolerance.floatVersusFloat, "\(alignment)")
+    }
+    // Length 0: the batch's rows are zero with log-sum-exp -infinity.
+    let result = try scaledDotProductAttention(
+      query: q, key: k, value: v, keyLengths: lengths, returning: .logSumExp)
+    #expect(result.output.scalars[0..<(2 * nq * 6)].allSatisfy { $0 == 0 })
+    #expect(result.logSumExp!.scalars[0..<(2 * nq)].allSatisfy { $0 == -.infinity })
+  }
+
+  @Test(
+    "Every mask kind in every broadcast shape, with and without causal",
+    arguments: [[2, 3, 19, 41], [2, 1, 19, 41], [1, 3, 19, 41], [19, 41], [2, 1, 1, 41], [41]])
+  func masks(shape: [Int]) throws {
+    var data = TestData(seed: UInt64(shape.count * 100 + shape[0]))
+    let q: Tensor<Float> = data.normal([2, 3, 19, 8])
+    let k: Tensor<Float> = data.normal([2, 3, 41, 8])
+    let v: Tensor<Float> = data.normal([2, 3, 41, 7])
+    let allowed = data.bools(shape, probability: 0.6)
+    var bias: Tensor<Float> = data.normal(shape)
+    bias.withUnsafeMutableBufferPointer { b in
+      for index in stride(from: 0, to: b.count, by: 3) { b[index] = -.infinity }
+    }
+    let masks: [(String, AttentionMask<Float>)] = [
+      ("allow", .allow(where: allowed)), ("block", .block(where: allowed)),
+      ("additive", .additive(bias)),
+    ]
+    for (name, mask) in masks {
+      for causal in [nil, CausalAlignment.topLeft, .bottomRight] {
+        try Self.expectAllPathsAgree(
+          query: q, key: k, value: v, mask: mask, causal: causal,
+          tolerance: Tolerance.floatVersusFloat, "\(name) \(shape) \(String(describing: causal))")
+      }
+    }
+    try Self.expectAllPathsAgree(
+      query: q.converted(to: Double.self), key: k.converted(), value: v.converted(),
+      mask: .additive(bias.converted()), keyLengths: [41, 20],
+      tolerance: Tolerance.doubleVersusDouble, "Double additive \(shape)")
+  }
+
+  @Test("Grouped-query and multi-query attention read the shared kv head in place")
+  func groupedQuery() throws {
+    var data = TestData(seed: 5)
+    for kvHeads in [1, 2, 4] {
+      let q: Tensor<Float> = data.normal([2, 4, 45, 16])
+      let k: Tensor<Float> = data.normal([2, kvHeads, 50, 16])
+      let v: Tensor<Float> = data.normal([2, kvHeads, 50, 12])
+      try Self.expectAllPathsAgree(
+        query: q, key: k, value: v, causal: .bottomRight,
+        tolerance: Tolerance.floatVersusFloat, "Hkv \(kvHeads)")
+    }
+  }
+
+  @Test("NaN logits poison exactly their row; masked NaN keys and values leak nowhere")
+  func nonFinite() throws {
+    var data = TestData(seed: 9)
+    var q: Tensor<Float> = data.normal([1, 1, 40, 8])
+    var k: Tensor<Float> = data.normal([1, 1, 70, 8])
+    var v: Tensor<Float> = data.normal([1, 1, 70, 4])
+    q[0, 0, 3, 2] = .nan  // row 3 is NaN wherever it attends
+    k[0, 0, 69, 0] = .nan  // the last key: only visible to rows ≥ 39 under top-left causal
+    v[0, 0, 68, 1] = .infinity  // visible to rows ≥ 38
+    let naive = try scaledDotProductAttention(
+      query: q, key: k, value: v, causal: .topLeft, backend: .naive, returning: .logSumExp)
+    let problem = try AttentionProblem(
+      query: q, key: k, value: v, mask: .none, causal: .topLeft, keyLengths: nil, scale: nil)
+    for blocking in Self.blockings {
+      let fused = FusedAttention.compute(
+        problem, query: q.scalars, key: k.scalars, value: v.scalars, extras: .logSumExp,
+        blocking: blocking)
+      let output = Tensor(uncheckedShape: problem.outputShape, scalars: fused.output)
+      expectClose(output, naive.output, tolerance: Tolerance.floatVersusFloat, "\(blocking)")
+      for row in 0..<40 {
+        let values = (0..<4).map { output[0, 0, row, $0] }
+        if row == 3 {
+          #expect(values.allSatisfy { $0.isNaN }, "row 3 must be NaN")
+        } else if row < 38 {
+          #expect(values.allSatisfy { $0.isFinite }, "row \(row) must be finite: \(values)")
+        }
+      }
+      #expect(fused.logSumExp![3].isNaN)
+    }
+  }
+
+  @Test("Results are bit-identical with 1, 2 and 3 threads")
+  func threadCountIndependence() throws {
+    var data = TestData(seed: 13)
+    let q: Tensor<Float> = data.normal([2, 3, 150, 32])
+    let k: Tensor<Float> = data.normal([2, 3, 170, 32])
+    let v: Tensor<Float> = data.normal([2, 3, 170, 32])
+    let saved = AttentionThreads.maximumCount
+    defer { AttentionThreads.maximumCount = saved }
+    var results: [AttentionResult<Float>] = []
+    for threads in [1, 2, 3] {
+      AttentionThreads.maximumCount = threads
+      results.append(
+        try scaledDotProductAttention(
+          query: q, key: k, value: v, causal: .bottomRight, returning: .logSumExp))
+    }
+    for (threads, result) in zip([2, 3], results.dropFirst()) {
+      // `==` on the scalars: the same bits, not merely close (the difference is reported).
+      #expect(
+        result.output.scalars == results[0].output.scalars,
+        "\(threads) threads: max difference \(result.output.maxAbsoluteDifference(to: results[0].output))"
+      )
+      #expect(
+        result.logSumExp!.scalars == results[0].logSumExp!.scalars,
+        "\(threads) threads: max difference \(result.logSumExp!.maxAbsoluteDifference(to: results[0].logSumExp!))"
+      )
+    }
+  }
+
+  @Test("A long single-head causal sequence matches the materialised path")
+  func longSequence() throws {
+    // 4096 keys (16 standard key tiles) in a debug build: a few seconds.
+    var data = TestData(seed: 17)
+    let (nq, nk) = (512, 4096)
+    let q: Tensor<Float> = data.normal([1, 1, nq, 16])
+    let k: Tensor<Float> = data.normal([1, 1, nk, 16])
+    let v: Tensor<Float> = data.normal([1, 1, nk, 16])
+    let fused = try scaledDotProductAttention(
+      query: q, key: k, value: v, causal: .bottomRight, returning: .logSumExp)
+    let materialised = try scaledDotProductAttention(
+      query: q, key: k, value: v, causal: .bottomRight, backend: .blasMaterialized,
+      returning: .logSumExp)
+    expectClose(fused.output, materialised.output, tolerance: Tolerance.floatVersusFloat)
+    expectClose(fused.logSumExp!, materialised.logSumExp!, tolerance: Tolerance.floatVersusFloat)
+  }
+
+  @Test("Extra memory is O(threads · tiles): 64 MiB or less at N = 65,536 single head")
+  func extraMemory() throws {
+    let q = try Tensor<Float>(zeros: [1, 1, 65_536, 64])
+    let problem = try AttentionProblem(
+      query: q, key: q, value: q, mask: .none, causal: .topLeft, keyLengths: nil, scale: nil)
+    let bytes = FusedAttention.extraByteCount(
+      problem, blocking: .standard(for: 64), workers: AttentionThreads.availableCoreCount)
+    #expect(bytes <= 64 << 20, "\(bytes) bytes")
+    // And it does not grow with Nq·Nk: doubling N adds only the per-key-tile flags.
+    let q2 = try Tensor<Float>(zeros: [1, 1, 131_072, 64])
+    let problem2 = try AttentionProblem(
+      query: q2, key: q2, value: q2, mask: .none, causal: .topLeft, keyLengths: nil, scale: nil)
+    let bytes2 = FusedAttention.extraByteCount(
+      problem2, blocking: .standard(for: 64), workers: AttentionThreads.availableCoreCount)
+    #expect(bytes2 - bytes <= 65_536)
+  }
+}

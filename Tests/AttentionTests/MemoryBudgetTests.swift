@@ -1,0 +1,124 @@
+import Testing
+
+@testable import Attention
+
+/// Requests too large for the memory budget, or whose sizes overflow `Int`, are refused with an
+/// ``AttentionError`` of kind `.memoryLimit` before anything is allocated — never a trap or an
+/// out-of-memory kill.
+@Suite("Memory budget and size overflow")
+struct MemoryBudgetTests {
+  /// 2²⁰ queries and keys of one feature: 4 MiB inputs whose score matrix would be 4 TiB, more
+  /// than any machine's budget, so these tests are safe whatever the physical memory.
+  static let long = 1 << 20
+
+  func memoryError(_ body: () throws -> Void) -> AttentionError? {
+    do {
+      try body()
+      return nil
+    } catch let error as AttentionError {
+      return error
+    } catch {
+      return nil
+    }
+  }
+
+  @Test("The default budget is half the physical memory; a set budget reads back; 0 restores")
+  func budgetSetting() throws {
+    let physical = try #require(AttentionMemoryBudget.physicalMemoryBytes)
+    #expect(physical > 1 << 20)
+    #expect(AttentionMemoryBudget.defaultBytes == physical / 2)
+    #expect(AttentionMemoryBudget.bytes == AttentionMemoryBudget.defaultBytes)
+    // Raising it cannot disturb tests running meanwhile; lowering it could.
+    AttentionMemoryBudget.bytes = physical
+    #expect(AttentionMemoryBudget.bytes == physical)
+    AttentionMemoryBudget.bytes = 0
+    #expect(AttentionMemoryBudget.bytes == AttentionMemoryBudget.defaultBytes)
+  }
+
+  @Test("Bytes print in binary units")
+  func byteDescriptions() {
+    #expect(AttentionMemoryBudget.describe(512) == "512 bytes")
+    #expect(AttentionMemoryBudget.describe(1536) == "1.5 KiB")
+    #expect(AttentionMemoryBudget.describe(16 << 30) == "16.0 GiB")
+    #expect(AttentionMemoryBudget.describe(2_202_009) == "2.1 MiB")
+  }
+
+  @Test(
+    "Probabilities of 2²⁰ × 2²⁰ are refused on every backend, naming the bytes",
+    arguments: allBackends)
+  func probabilitiesTooLarge(backend: AttentionBackend) throws {
+    let q = try Tensor<Float>(zeros: [1, 1, Self.long, 1])
+    let error = memoryError {
+      _ = try scaledDotProductAttention(
+        query: q, key: q, value: q, backend: backend, returning: .probabilities)
+    }
+    #expect(error?.kind == .memoryLimit, "\(backend): \(String(describing: error))")
+    let message = error?.message ?? ""
+    // 2⁴⁰ Float probabilities are exactly 4 TiB.
+    #expect(message.contains("probabilities [1, 1, 1048576, 1048576] 4.0 TiB"), "\(message)")
+    #expect(message.contains("budget is"), "\(message)")
+  }
+
+  @Test("The materialised path's per-worker scores are counted before allocation")
+  func materializedScratchTooLarge() throws {
+    let q = try Tensor<Float>(zeros: [Self.long, 1])
+    let error = memoryError {
+      _ = try scaledDotProductAttention(query: q, key: q, value: q, backend: .blasMaterialized)
+    }
+    #expect(error?.kind == .memoryLimit)
+    #expect(
+      error?.message.contains("scores per worker [1, 1048576, 1048576] 4.0 TiB") == true,
+      "\(String(describing: error))")
+  }
+
+  @Test("Multi-head attention weights too large are refused, not allocated")
+  func multiHeadWeightsTooLarge() throws {
+    var random = SplitMix64(seed: 1)
+    let layer = try MultiHeadAttention<Float>(embedDimension: 2, headCount: 1, using: &random)
+    let sequence = try Tensor<Float>(zeros: [Self.long, 2])
+    let error = memoryError { _ = try layer(sequence, returningWeights: .perHead) }
+    #expect(error?.kind == .memoryLimit, "\(String(describing: error))")
+  }
+
+  @Test("A small budget refuses what a large one allows, and names a path that would fit")
+  func budgetBoundary() throws {
+    var data = TestData(seed: 3)
+    let q: Tensor<Float> = data.normal([2, 4, 64, 8])
+    let problem = try AttentionProblem(
+      query: q, key: q, value: q, mask: .none, causal: nil, keyLengths: nil, scale: nil)
+    let plan = problem.memoryPlan(path: .materialized, extras: .probabilities)
+    let needed = try #require(plan.totalBytes)
+    // output 2·4·64·8 + log-sum-exp 2·4·64 + probabilities 2·4·64·64 Floats.
+    #expect(needed == 4 * (2 * 4 * 64 * 8 + 2 * 4 * 64 + 2 * 4 * 64 * 64))
+    try problem.checkMemory(backend: .blasMaterialized, extras: .probabilities, budget: needed)
+    let error = memoryError {
+      try problem.checkMemory(
+        backend: .blasMaterialized, extras: .probabilities, budget: needed - 1)
+    }
+    #expect(error?.kind == .memoryLimit)
+    let message = error?.message ?? ""
+    #expect(message.contains("needs \(AttentionMemoryBudget.describe(needed))"), "\(message)")
+    #expect(message.contains("without probabilities"), "\(message)")
+  }
+
+  @Test("Sizes whose byte count overflows Int are a memoryLimit error, not a trap")
+  func overflowingSizes() throws {
+    let huge = Int(Int32.max)
+    let problem = AttentionProblem<Double>(
+      batchCount: huge, queryHeadCount: huge, keyValueHeadCount: 1, queryCount: huge,
+      keyCount: huge, keyDimension: 1, valueDimension: 1, scale: 1, causal: nil,
+      keyLengths: nil, mask: .none, inputRank: 4)
+    for backend in AttentionBackend.allCases {
+      let plan = problem.memoryPlan(
+        path: AttentionProblem<Double>.path(for: backend, extras: []), extras: [])
+      #expect(plan.totalBytes == nil)
+      let error = memoryError {
+        try problem.checkMemory(backend: backend, extras: [.probabilities])
+      }
+      #expect(error?.kind == .memoryLimit)
+      #expect(error?.message.contains("overflows Int") == true, "\(String(describing: error))")
+    }
+    // Tensor shapes whose element count overflows are refused the same way.
+    #expect(memoryError { _ = try Tensor<Float>(zeros: [huge, huge, huge]) }?.kind == .memoryLimit)
+  }
+}
