@@ -12,7 +12,7 @@ struct AttentionMemoryPlan: Sendable {
       switch self {
       case .naive: "the naive path (.naive)"
       case .materialized: "the materialised path (.blasMaterialized)"
-      case .fused: "the fused path (.blas)"
+      case .fused: "the fused path (.blas without probabilities)"
       }
     }
   }
@@ -87,6 +87,23 @@ extension AttentionProblem {
     let probabilities = buffer("probabilities", heads + [queryCount, keyCount])
     let workerCount = Swift.max(1, Swift.min(workers, batchCount * queryHeadCount))
     switch path {
+    case .fused:
+      // As `FusedAttention.compute` allocates: per worker one Bq × Bk tile and the running row
+      // maximum and sum; one flag per (batch, kv head, key tile).
+      let blocking = FusedAttention.Blocking.standard(for: self)
+      let queryBlocks = (queryCount + blocking.queryRows - 1) / blocking.queryRows
+      let keyBlocks = (keyCount + blocking.keyColumns - 1) / blocking.keyColumns
+      let (items, overflow) = (batchCount * queryHeadCount).multipliedReportingOverflow(
+        by: queryBlocks)
+      let fusedWorkers = Swift.max(1, overflow ? workers : Swift.min(workers, items))
+      buffers.append(buffer("log-sum-exp", heads + [queryCount]))
+      buffers.append(
+        buffer("tiles per worker", [fusedWorkers, blocking.queryRows, blocking.keyColumns]))
+      buffers.append(buffer("row maxima and sums", [fusedWorkers, 2, blocking.queryRows]))
+      buffers.append(
+        buffer(
+          "non-finite value tile flags", [batchCount, keyValueHeadCount, keyBlocks],
+          elementSize: 1))
     case .naive:
       if extras.contains(.logSumExp) { buffers.append(buffer("log-sum-exp", heads + [queryCount])) }
       if extras.contains(.probabilities) { buffers.append(probabilities) }
@@ -99,19 +116,6 @@ extension AttentionProblem {
       } else {
         buffers.append(buffer("scores per worker", [workerCount, queryCount, keyCount]))
       }
-    case .fused:
-      // O(threads · tiles): `FusedAttention.extraByteCount` in buffer form.
-      let blocking = FusedAttention.Blocking.standard(for: self)
-      let queryBlocks = (queryCount + blocking.queryRows - 1) / blocking.queryRows
-      let keyBlocks = (keyCount + blocking.keyColumns - 1) / blocking.keyColumns
-      let (headBlocks, overflow) = (batchCount * queryHeadCount).multipliedReportingOverflow(
-        by: queryBlocks)
-      let tileWorkers = Swift.max(1, overflow ? workers : Swift.min(workers, headBlocks))
-      buffers.append(buffer("log-sum-exp", heads + [queryCount]))
-      buffers.append(
-        buffer("tiles per worker", [tileWorkers, blocking.queryRows, blocking.keyColumns + 2]))
-      buffers.append(
-        buffer("value-tile flags", [batchCount, keyValueHeadCount, keyBlocks], elementSize: 1))
     }
     return AttentionMemoryPlan(path: path, buffers: buffers)
   }
@@ -128,8 +132,8 @@ extension AttentionProblem {
     var message =
       "\(plan.summary); budget is \(AttentionMemoryBudget.describe(budget)) (AttentionMemoryBudget.bytes)"
     let alternative = memoryPlan(path: .fused, extras: extras.subtracting(.probabilities))
-    if extras.contains(.probabilities), alternative.fits(in: budget) {
-      message += "; without probabilities \(alternative.summary)"
+    if path != .fused, alternative.fits(in: budget) {
+      message += "; \(alternative.summary)"
     } else {
       message += "; split the request (fewer queries, heads or batches per call)"
     }

@@ -92,4 +92,32 @@ struct ConcurrencyTests {
     }
     #expect(countInsideB == 1, "region B ran its workers with \(countInsideB) OpenBLAS threads")
   }
+
+  /// Compiles only if `T` is `Sendable`.
+  func requireSendable<T: Sendable>(_: T.Type) {}
+
+  @Test("Public value types are Sendable (a compile-time check)")
+  func publicTypesAreSendable() {
+    requireSendable(Tensor<Float>.self)
+    requireSendable(Tensor<Bool>.self)
+    requireSendable(AttentionMask<Double>.self)
+    requireSendable(AttentionResult<Float>.self)
+    requireSendable(AttentionOutputs.self)
+    requireSendable(AttentionBackend.self)
+    requireSendable(CausalAlignment.self)
+    requireSendable(AttentionError.self)
+    requireSendable(MultiHeadAttention<Float>.self)
+    requireSendable(AttentionWeightsAveraging.self)
+    requireSendable(Linear<Double>.self)
+    requireSendable(WeightInitialization.self)
+    requireSendable(SinusoidalPositionalEncoding<Float>.self)
+    requireSendable(LearnedPositionalEncoding<Float>.self)
+    requireSendable(SplitMix64.self)
+    requireSendable(AnyTensor.self)
+    requireSendable(SafetensorsFile.self)
+    requireSendable(TensorFileError.self)
+    requireSendable(SystemReport.self)
+    requireSendable(CPUFeatures.self)
+    requireSendable(OpenBLAS.CoreSelection.self)
+  }
 }

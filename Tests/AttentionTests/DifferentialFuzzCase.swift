@@ -51,8 +51,9 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
     let small = [1, 2, 3, 5, 7, 11, 13, 17]
     var (nq, nk): (Int, Int)
     switch Int.random(in: 0..<6, using: &random) {
-    case 0: (nq, nk) = (pick([61, 127, 131, 257]), pick([1, 2, 3]))
-    case 1: (nq, nk) = (pick([1, 2, 3]), pick([61, 127, 131, 257]))
+    // The fused kernel tiles queries by 64 and keys by 256: sizes straddle those boundaries.
+    case 0: (nq, nk) = (pick([61, 127, 131, 257, 300]), pick([1, 2, 3]))
+    case 1: (nq, nk) = (pick([1, 2, 3]), pick([61, 127, 131, 257, 300, 520, 1030]))
     case 2: (nq, nk) = (pick([31, 64, 67, 97, 128, 130]), pick([31, 64, 67, 97, 128, 130]))
     case 3: (nq, nk) = (1, 1)
     default: (nq, nk) = (pick(small), pick(small))

@@ -39,4 +39,29 @@ struct FuzzCorpusTests {
       }
     }
   }
+
+  /// The safetensors seeds that are valid files (`unsupported_dtype` holds an F16 tensor, which
+  /// a file may hold: it is listed, not decoded).
+  static let validSafetensors: Set = [
+    "one_f32.safetensors", "mixed.safetensors", "empty.safetensors",
+    "unsupported_dtype.safetensors",
+  ]
+
+  @Test(".safetensors seeds and regressions decode or throw TensorFileError")
+  func safetensors() throws {
+    let corpus = Self.files("Corpus", "safetensors")
+    #expect(corpus.count >= 10, "the seed corpus is missing")
+    for url in corpus + Self.files("Regressions", "safetensors") {
+      let name = url.lastPathComponent
+      let valid: Bool? = corpus.contains(url) ? Self.validSafetensors.contains(name) : nil
+      do {
+        let file = try SafetensorsFile.decode(Array(try Data(contentsOf: url)))
+        #expect(valid != false, "\(name) decoded: \(file.entries)")
+        let again = try SafetensorsFile.decode(try file.encoded())
+        #expect(Set(again.entries) == Set(file.entries), "\(name) round trip")
+      } catch let error as TensorFileError {
+        #expect(valid != true, "\(name): \(error)")
+      }
+    }
+  }
 }

@@ -57,6 +57,8 @@ struct MemoryBudgetTests {
     // 2⁴⁰ Float probabilities are exactly 4 TiB.
     #expect(message.contains("probabilities [1, 1, 1048576, 1048576] 4.0 TiB"), "\(message)")
     #expect(message.contains("budget is"), "\(message)")
+    // The fused path needs the output and log-sum-exp (4 MiB each) and small tiles.
+    #expect(message.contains("the fused path (.blas without probabilities) needs 8."), "\(message)")
   }
 
   @Test("The materialised path's per-worker scores are counted before allocation")
@@ -84,12 +86,13 @@ struct MemoryBudgetTests {
   func budgetBoundary() throws {
     var data = TestData(seed: 3)
     let q: Tensor<Float> = data.normal([2, 4, 64, 8])
+    let k: Tensor<Float> = data.normal([2, 4, 1024, 8])
     let problem = try AttentionProblem(
-      query: q, key: q, value: q, mask: .none, causal: nil, keyLengths: nil, scale: nil)
+      query: q, key: k, value: k, mask: .none, causal: nil, keyLengths: nil, scale: nil)
     let plan = problem.memoryPlan(path: .materialized, extras: .probabilities)
     let needed = try #require(plan.totalBytes)
-    // output 2·4·64·8 + log-sum-exp 2·4·64 + probabilities 2·4·64·64 Floats.
-    #expect(needed == 4 * (2 * 4 * 64 * 8 + 2 * 4 * 64 + 2 * 4 * 64 * 64))
+    // output 2·4·64·8 + log-sum-exp 2·4·64 + probabilities 2·4·64·1024 Floats (2 MiB).
+    #expect(needed == 4 * (2 * 4 * 64 * 8 + 2 * 4 * 64 + 2 * 4 * 64 * 1024))
     try problem.checkMemory(backend: .blasMaterialized, extras: .probabilities, budget: needed)
     let error = memoryError {
       try problem.checkMemory(
@@ -98,7 +101,27 @@ struct MemoryBudgetTests {
     #expect(error?.kind == .memoryLimit)
     let message = error?.message ?? ""
     #expect(message.contains("needs \(AttentionMemoryBudget.describe(needed))"), "\(message)")
-    #expect(message.contains("without probabilities"), "\(message)")
+    // The fused path needs a few hundred KiB (tiles of 64 × 256 per worker), well within it.
+    #expect(message.contains("the fused path (.blas without probabilities) needs"), "\(message)")
+    // When even the fused path does not fit, the message says to split the request.
+    let tiny = memoryError { try problem.checkMemory(backend: .blas, extras: [], budget: 1024) }
+    #expect(tiny?.message.contains("split the request") == true, "\(String(describing: tiny))")
+  }
+
+  @Test("The fused plan counts what the fused kernel says it allocates; no Nq × Nk term")
+  func fusedPlanMatchesKernel() throws {
+    var data = TestData(seed: 4)
+    let q: Tensor<Float> = data.normal([2, 4, 300, 8])
+    let k: Tensor<Float> = data.normal([2, 2, 700, 8])
+    let problem = try AttentionProblem(
+      query: q, key: k, value: k, mask: .none, causal: nil, keyLengths: nil, scale: nil)
+    let plan = problem.memoryPlan(path: .fused, extras: [], workers: 2)
+    let outputAndLogSumExp = 4 * (2 * 4 * 300 * 8 + 2 * 4 * 300)
+    let extra = FusedAttention.extraByteCount(
+      problem, blocking: .standard(for: 8), workers: 2)
+    #expect(plan.totalBytes == outputAndLogSumExp + extra, "\(plan.summary)")
+    #expect(AttentionProblem<Float>.path(for: .blas, extras: [.logSumExp]) == .fused)
+    #expect(AttentionProblem<Float>.path(for: .blas, extras: .probabilities) == .materialized)
   }
 
   @Test("Sizes whose byte count overflows Int are a memoryLimit error, not a trap")

@@ -8,10 +8,13 @@ import Attention
 enum FuzzTarget: String, CaseIterable {
   /// ``NPY/decode(_:)``.
   case npy
+  /// ``SafetensorsFile/decode(_:)``.
+  case safetensors
 
   func check(_ bytes: [UInt8]) {
     switch self {
     case .npy: checkNPY(bytes)
+    case .safetensors: checkSafetensors(bytes)
     }
   }
 }
