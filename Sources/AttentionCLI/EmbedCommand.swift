@@ -26,7 +26,10 @@ struct EmbedCommand: ParsableCommand {
 
       --benchmark times the whole pipeline (tokenising, encoder, pooling) on the .blas and \
       .naive attention paths and prints sentences per second; --output then receives the .blas \
-      embeddings.
+      embeddings. Before timing it lets OpenBLAS detect the CPU again and, when the detected \
+      core leaves the CPU's widest vector unit idle (a CPU newer than OpenBLAS is often taken \
+      for the SSE-only Prescott), selects the recommended core; --keep-core keeps the core \
+      chosen at start-up (from OPENBLAS_CORETYPE or detection).
       """
   )
 
@@ -53,6 +56,9 @@ struct EmbedCommand: ParsableCommand {
 
   @Flag(help: "Time the .blas and .naive paths and print sentences per second.")
   var benchmark = false
+
+  @Flag(help: "With --benchmark: keep OpenBLAS's start-up core instead of re-selecting it.")
+  var keepCore = false
 
   func validate() throws {
     guard batchSize >= 1 else {
@@ -95,11 +101,12 @@ struct EmbedCommand: ParsableCommand {
     _ embedder: SentenceEmbedder, sentences: [String], folder: URL
   ) throws -> Tensor<Float> {
     let tokenCount = sentences.reduce(0) { $0 + embedder.tokenizer.encode($1).count }
+    print("OpenBLAS core: \(try chooseCore())")
     print(
       "model: \(folder.path) (\(embedder.encoder.configuration.layerCount) layers, hidden \(embedder.dimension))"
     )
     print(
-      "sentences: \(sentences.count), \(tokenCount) tokens, batch size \(batchSize), OpenBLAS \(OpenBLAS.coreName) × \(OpenBLAS.threadCount) threads"
+      "sentences: \(sentences.count), \(tokenCount) tokens, batch size \(batchSize), OpenBLAS threads \(OpenBLAS.threadCount)"
     )
     var blasResult: Tensor<Float>?
     for path in [AttentionBackend.blas, .naive] {
@@ -119,6 +126,23 @@ struct EmbedCommand: ParsableCommand {
       if path == .blas { blasResult = result }
     }
     return blasResult!
+  }
+
+  /// Re-selects the OpenBLAS core for the benchmark (unless --keep-core) and says what runs.
+  private func chooseCore() throws -> String {
+    if keepCore { return "\(OpenBLAS.coreName), chosen at start-up (--keep-core)" }
+    let change = OpenBLAS.reselectCore()
+    guard change.isAvailable else {
+      return "\(change.currentCore) (this OpenBLAS cannot change core at run time)"
+    }
+    if OpenBLAS.idleVectorUnitWarning(coreName: change.currentCore, cpu: .current) != nil,
+      let better = OpenBLAS.recommendedCore(for: .current), better != change.currentCore
+    {
+      let upgrade = try OpenBLAS.selectCore(named: better)
+      return
+        "\(upgrade.currentCore) (OpenBLAS detected \(change.currentCore), which leaves the CPU's widest vector unit idle)"
+    }
+    return "\(change.currentCore), detected"
   }
 
   private func printRows(_ embeddings: Tensor<Float>) {

@@ -1,0 +1,69 @@
+import Attention
+import Foundation
+import Testing
+
+@testable import SentenceEmbedding
+
+/// GELU, layer normalisation and mean pooling against float64 formulas.
+@Suite struct BuildingBlockTests {
+  @Test("GELU is within 1e-7 · max(1, |x|) of ½x(1 + erf(x/√2)) in Double, from −12 to 12")
+  func geluAccuracy() throws {
+    // 240,001 points (not a multiple of 8, so the tail path runs too), plus the edges.
+    var inputs = (0...240_000).map { Float(-12 + 24 * Double($0) / 240_000) }
+    inputs += [0, -0.0, 1e-30, -1e-30, 5.6, -5.6, 5.7, -5.7, .infinity, .nan]
+    var tensor = try Tensor(shape: [inputs.count], scalars: inputs)
+    GELU.apply(to: &tensor)
+    for (x, y) in zip(inputs, tensor.scalars) where x.isFinite {
+      let exact = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
+      #expect(
+        abs(Double(y) - exact) <= 1e-7 * max(1, abs(Double(x))), "gelu(\(x)) = \(y), not \(exact)")
+    }
+    #expect(tensor.scalars[inputs.count - 2] == .infinity)
+    #expect(tensor.scalars[inputs.count - 1].isNaN)
+  }
+
+  @Test("layer norm with a residual matches the float64 formula")
+  func layerNorm() throws {
+    var generator = SplitMix64(seed: 11)
+    let x = try Tensor<Float>.randomNormal(
+      shape: [3, 5, 16], mean: 3, standardDeviation: 2, using: &generator)
+    let r = try Tensor<Float>.randomNormal(shape: [3, 5, 16], using: &generator)
+    let gamma = try Tensor<Float>.randomNormal(
+      shape: [16], mean: 1, standardDeviation: 0.2, using: &generator)
+    let beta = try Tensor<Float>.randomNormal(shape: [16], using: &generator)
+    let norm = LayerNorm(weight: gamma, bias: beta, epsilon: 1e-12)
+    let y = norm(x, adding: r)
+    for row in 0..<15 {
+      let values = (0..<16).map { Double(x.scalars[row * 16 + $0] + r.scalars[row * 16 + $0]) }
+      let mean = values.reduce(0, +) / 16
+      let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 16
+      for i in 0..<16 {
+        let expected =
+          (values[i] - mean) / (variance + 1e-12).squareRoot() * Double(gamma.scalars[i])
+          + Double(beta.scalars[i])
+        #expect(abs(Double(y.scalars[row * 16 + i]) - expected) < 2e-6)
+      }
+    }
+  }
+
+  @Test("mean pooling averages only the real tokens and normalises to unit length")
+  func meanPooling() throws {
+    // Two sequences of 3 positions, width 2; the second has one real token.
+    let hidden = try Tensor<Float>(
+      shape: [2, 3, 2], scalars: [3, 0, 1, 2, 2, 1, 0, -5, 100, 100, 100, 100])
+    let pooled = MeanPooling.normalizedMeans(of: hidden, lengths: [3, 1])
+    // Means (2, 1) and (0, -5), normalised.
+    let expected: [Float] = [2 / 5.0.squareRoot(), 1 / 5.0.squareRoot(), 0, -1].map(Float.init)
+    for (a, e) in zip(pooled.scalars, expected) { #expect(abs(a - e) < 1e-7) }
+  }
+
+  @Test("a token batch pads to the longest sequence and keeps each length")
+  func tokenBatch() throws {
+    let batch = try TokenBatch(
+      sequences: [[101, 5, 102], [101, 102], [101, 7, 8, 102]], paddingID: 0)
+    #expect(batch.sequenceLength == 4)
+    #expect(batch.lengths == [3, 2, 4])
+    #expect(batch.ids == [101, 5, 102, 0, 101, 102, 0, 0, 101, 7, 8, 102])
+    #expect(Array(batch.sequence(1)) == [101, 102])
+  }
+}
