@@ -310,7 +310,8 @@ enum FusedAttention {
           let outRow = out + r * dv
           let query = tile.firstQuery + rows.lowerBound + r
           for j in 0..<columns
-          where p.isVisible(batch: tile.batch, head: tile.head, query: query, key: tile.firstKey + j)
+          where p.isVisible(
+            batch: tile.batch, head: tile.head, query: query, key: tile.firstKey + j)
           {
             for e in 0..<dv { outRow[e] += weights[j] * values[j * dv + e] }
           }
