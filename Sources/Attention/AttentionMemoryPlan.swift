@@ -90,7 +90,7 @@ extension AttentionProblem {
     case .fused:
       // As `FusedAttention.compute` allocates: per worker one Bq × Bk tile and the running row
       // maximum and sum; one flag per (batch, kv head, key tile).
-      let blocking = FusedAttention.Blocking.standard(for: keyDimension)
+      let blocking = FusedAttention.Blocking.standard(for: self)
       let queryBlocks = (queryCount + blocking.queryRows - 1) / blocking.queryRows
       let keyBlocks = (keyCount + blocking.keyColumns - 1) / blocking.keyColumns
       let (items, overflow) = (batchCount * queryHeadCount).multipliedReportingOverflow(

@@ -28,13 +28,45 @@ enum FusedAttention {
     /// `Bk`: keys per tile (the N of `Q·Kᵀ` and the K of `P·V`).
     var keyColumns: Int
 
-    /// The sizes used unless a caller (the block-size measurements) passes others.
+    /// The tile sizes for a problem: `Bk` = 512 keys (256 in Double) and `Bq` = 256 queries,
+    /// fewer when the problem has too few query blocks to share among cores.
     ///
-    /// Measured on the project's machine (Zen 5, 48 KiB L1d and 1 MiB L2 per core, OpenBLAS
-    /// 0.3.21; figures in the fused-kernel report): see ``FusedAttention`` for the reasons.
-    static func standard(for _: Int) -> Blocking {
-      Blocking(queryRows: 64, keyColumns: 256)
+    /// Why these sizes (measured on the project's 2-core machine, `swift build -c release`,
+    /// OpenBLAS 0.3.21 with the Cooperlake and Haswell kernels; figures in the fused kernel's
+    /// report, GFLOP/s per busy core at (1, 12, 2048, 64) / (1, 32, 2048, 128)):
+    /// - Each tile pair costs OpenBLAS a packing pass over Q_blk and K_blk (first product) and
+    ///   over P and V_blk (second), about `Dk/Bk + Dk/Bq + 1 + Dv/Bq` packed elements per score
+    ///   against `2·(Dk + Dv)` flops. Bq = 64 packs twice what Bq = 256 does: 119 → 142 GFLOP/s
+    ///   (D = 64), 142 → 174 (D = 128) going from 64×256 to 256×512 tiles.
+    /// - The score tile should stay in L2 across the softmax passes and the second product:
+    ///   256 × 512 Floats are 512 KiB, half of the 1 MiB L2 of the Zen 5 machines. 512 × 512
+    ///   (1 MiB) measured only 2–5% faster on a 2 MiB-L2 Xeon and would spill on Zen 5.
+    /// - Under a causal mask the block of queries computes the triangle above the diagonal of its
+    ///   last tile and masks it; Bq = 256 wastes 1/16 of the work at N = 2048 — measured on par
+    ///   with Bq = 128, whose extra packing costs as much as the triangle saves.
+    /// - The row count adapts to the shape only (never to the thread count, so results stay
+    ///   bit-identical whatever ``AttentionThreads/maximumCount`` is): with few heads and queries,
+    ///   `Bq` halves (down to 32) until there are at least 8 work items for the cores to share.
+    static func standard<Scalar: AttentionScalar>(for problem: AttentionProblem<Scalar>) -> Blocking
+    {
+      let keyColumns = MemoryLayout<Scalar>.stride == 4 ? 512 : 256
+      let heads = problem.batchCount * problem.queryHeadCount
+      var queryRows = 256
+      // `heads < minimumItemCount` first: it keeps the product below from overflowing.
+      while queryRows > 32 && heads < minimumItemCount
+        && heads * ((problem.queryCount + queryRows - 1) / queryRows) < minimumItemCount
+      {
+        queryRows /= 2
+      }
+      // A tile never needs to be larger than the problem (the results do not change: a single
+      // tile covers the rows or keys either way).
+      return Blocking(
+        queryRows: Swift.min(queryRows, problem.queryCount),
+        keyColumns: Swift.min(keyColumns, problem.keyCount))
     }
+
+    /// The work items a problem should have at least, for the cores to share them.
+    static let minimumItemCount = 8
   }
 
   // Specialised entry points: the public generic API is not inlinable, so without these a
@@ -49,7 +81,7 @@ enum FusedAttention {
     blocking: Blocking? = nil
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     let p = problem
-    let blocking = blocking ?? .standard(for: p.keyDimension)
+    let blocking = blocking ?? .standard(for: p)
     let headCount = p.batchCount * p.queryHeadCount
     var output = [Scalar](repeating: 0, count: headCount * p.queryCount * p.valueDimension)
     var logSumExp = [Scalar](repeating: 0, count: headCount * p.queryCount)

@@ -21,7 +21,7 @@
 ///   below 1e-15 for Double.
 enum VectorExp {
   /// e^x for 16 `Float` lanes.
-  @inline(__always)
+  @_transparent
   static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     typealias V = SIMD16<Float>
     // Largest x with a finite result: 88.72283 (0x42B17217); ln(Float.greatestFiniteMagnitude)
@@ -61,7 +61,7 @@ enum VectorExp {
   }
 
   /// e^x for 8 `Double` lanes.
-  @inline(__always)
+  @_transparent
   static func exp(_ x: SIMD8<Double>) -> SIMD8<Double> {
     typealias V = SIMD8<Double>
     // ln(Double.greatestFiniteMagnitude) = 709.782712893384 rounds down to this Double.

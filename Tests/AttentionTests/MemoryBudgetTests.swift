@@ -57,8 +57,9 @@ struct MemoryBudgetTests {
     // 2⁴⁰ Float probabilities are exactly 4 TiB.
     #expect(message.contains("probabilities [1, 1, 1048576, 1048576] 4.0 TiB"), "\(message)")
     #expect(message.contains("budget is"), "\(message)")
-    // The fused path needs the output and log-sum-exp (4 MiB each) and small tiles.
-    #expect(message.contains("the fused path (.blas without probabilities) needs 8."), "\(message)")
+    // The fused path needs the output and log-sum-exp (4 MiB each) and small tiles (≤ 2 MiB).
+    let fusedNeeds = /the fused path \(.blas without probabilities\) needs (8|9|10)\.\d MiB/
+    #expect(message.contains(fusedNeeds), "\(message)")
   }
 
   @Test("The materialised path's per-worker scores are counted before allocation")
@@ -118,7 +119,7 @@ struct MemoryBudgetTests {
     let plan = problem.memoryPlan(path: .fused, extras: [], workers: 2)
     let outputAndLogSumExp = 4 * (2 * 4 * 300 * 8 + 2 * 4 * 300)
     let extra = FusedAttention.extraByteCount(
-      problem, blocking: .standard(for: 8), workers: 2)
+      problem, blocking: .standard(for: problem), workers: 2)
     #expect(plan.totalBytes == outputAndLogSumExp + extra, "\(plan.summary)")
     #expect(AttentionProblem<Float>.path(for: .blas, extras: [.logSumExp]) == .fused)
     #expect(AttentionProblem<Float>.path(for: .blas, extras: .probabilities) == .materialized)
