@@ -185,7 +185,7 @@ enum FusedAttention {
     /// Computes the output rows and log-sum-exp of one block of queries of one head.
     func run(head: Int, queryBlock: Int, scratch: inout Scratch<Scalar>) {
       let p = problem
-      let (nq, nk, dk, dv) = (p.queryCount, p.keyCount, p.keyDimension, p.valueDimension)
+      let (nq, dv) = (p.queryCount, p.valueDimension)
       let b = head / p.queryHeadCount
       let h = head % p.queryHeadCount
       let kvHead = b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h)
@@ -193,8 +193,6 @@ enum FusedAttention {
       let rows = Swift.min(blocking.queryRows, nq - firstQuery)
       let firstRow = head * nq + firstQuery
       let out = output + firstRow * dv
-      let ldS = blocking.keyColumns
-      let scores = scratch.scores
       let m = scratch.rowMaximum
       let l = scratch.rowSum
       m.update(repeating: -Scalar.infinity, count: rows)
@@ -202,52 +200,31 @@ enum FusedAttention {
       // Keys at or past the largest limit of these rows are masked for all of them: skip them.
       let keyEnd = p.maximumKeyLimit(batch: b, queryRange: firstQuery..<(firstQuery + rows))
 
-      // BLAS may skip the product when alpha is 0 (OpenBLAS does), hiding a NaN or infinity of
-      // Q or K; with a zero scale, form the product and multiply it by 0 (0·∞ = NaN) instead.
-      let zeroScale = p.scale == 0
       var firstKey = 0
       while firstKey < keyEnd {
         let columns = Swift.min(blocking.keyColumns, keyEnd - firstKey)
-        BLAS.gemm(
-          transposeB: true, m: rows, n: columns, k: dk, alpha: zeroScale ? 1 : p.scale,
-          a: query + firstRow * dk, lda: dk,
-          b: key + (kvHead * nk + firstKey) * dk, ldb: dk,
-          beta: 0, c: scores, ldc: ldS)
-        for i in 0..<rows {
-          let row = scores + i * ldS
-          if zeroScale { RowSoftmax.scale(row, count: columns, by: 0) }
-          let limit = p.visibleKeyLimit(batch: b, query: firstQuery + i)
-          let visibleEnd = Swift.max(0, Swift.min(limit - firstKey, columns))
-          guard visibleEnd > 0 else {
-            row.update(repeating: 0, count: columns)  // this row sees none of these keys
-            continue
-          }
-          // Element-wise masking only where needed: the tail past this row's limit, and the
-          // tensor mask (read in place at its row offset, never expanded).
-          (row + visibleEnd).update(repeating: -Scalar.infinity, count: columns - visibleEnd)
-          applyMask(
-            row: row, count: visibleEnd,
-            maskOffset: p.mask.rowOffset(batch: b, head: h, query: firstQuery + i) + firstKey)
-          updateRow(row, count: columns, maximum: m + i, sum: l + i, output: out + i * dv, dv: dv)
-        }
-        let values = value + (kvHead * nk + firstKey) * dv
-        if nonFiniteValueTiles[kvHead * keyBlockCount + firstKey / blocking.keyColumns] {
-          // Skip masked keys one by one so their NaN/Inf values reach no row (see
-          // `MaterializedAttention`); only tiles that hold such values come here.
-          for i in 0..<rows {
-            let weights = scores + i * ldS
-            let outRow = out + i * dv
-            for j in 0..<columns
-            where p.isVisible(batch: b, head: h, query: firstQuery + i, key: firstKey + j) {
-              for e in 0..<dv { outRow[e] += weights[j] * values[j * dv + e] }
-            }
-          }
+        let tile = Tile(
+          batch: b, head: h, kvHead: kvHead, firstQuery: firstQuery, firstRow: firstRow,
+          firstKey: firstKey, columns: columns)
+        // The smallest limit is the first row's (limits grow with the query index). When it
+        // cuts this tile — the causal diagonal — the rows go in slices of `diagonalRows`, each
+        // with only the keys its last row may see: the masked triangle computed and thrown
+        // away shrinks from Bq²/2 to Bq·64/2 scores per block of queries.
+        let smallestLimit = p.visibleKeyLimit(batch: b, query: firstQuery)
+        if smallestLimit >= firstKey + columns || rows <= Self.diagonalRows {
+          process(tile, rows: 0..<rows, columns: columns, scratch: scratch)
         } else {
-          BLAS.gemm(
-            m: rows, n: dv, k: columns, alpha: 1,
-            a: scores, lda: ldS,
-            b: values, ldb: dv,
-            beta: 1, c: out, ldc: dv)
+          var start = 0
+          while start < rows {
+            let end = Swift.min(start + Self.diagonalRows, rows)
+            let sliceEnd = p.visibleKeyLimit(batch: b, query: firstQuery + end - 1)
+            let sliceColumns = Swift.max(0, Swift.min(sliceEnd - firstKey, columns))
+            // A slice that sees none of these keys has nothing to add.
+            if sliceColumns > 0 {
+              process(tile, rows: start..<end, columns: sliceColumns, scratch: scratch)
+            }
+            start = end
+          }
         }
         firstKey += columns
       }
@@ -267,6 +244,84 @@ enum FusedAttention {
         }
         RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i])
         logSumExp[firstRow + i] = m[i] + Scalar.log(l[i])
+      }
+    }
+
+    /// Where one key tile of one block of queries sits.
+    struct Tile {
+      let batch: Int
+      let head: Int
+      let kvHead: Int
+      let firstQuery: Int
+      let firstRow: Int
+      let firstKey: Int
+      let columns: Int
+    }
+
+    /// Rows cut by the causal diagonal are processed in slices of this many rows.
+    static var diagonalRows: Int { 64 }
+
+    /// Scores, online-softmax step and `O += P·V` for the rows `rows` of a block of queries
+    /// against the first `columns` keys of `tile`.
+    func process(
+      _ tile: Tile, rows: Range<Int>, columns: Int, scratch: Scratch<Scalar>
+    ) {
+      let p = problem
+      let (nk, dk, dv) = (p.keyCount, p.keyDimension, p.valueDimension)
+      let ldS = blocking.keyColumns
+      let scores = scratch.scores + rows.lowerBound * ldS
+      let out = output + (tile.firstRow + rows.lowerBound) * dv
+      // BLAS may skip the product when alpha is 0 (OpenBLAS does), hiding a NaN or infinity of
+      // Q or K; with a zero scale, form the product and multiply it by 0 (0·∞ = NaN) instead.
+      let zeroScale = p.scale == 0
+      BLAS.gemm(
+        transposeB: true, m: rows.count, n: columns, k: dk, alpha: zeroScale ? 1 : p.scale,
+        a: query + (tile.firstRow + rows.lowerBound) * dk, lda: dk,
+        b: key + (tile.kvHead * nk + tile.firstKey) * dk, ldb: dk,
+        beta: 0, c: scores, ldc: ldS)
+      for r in 0..<rows.count {
+        let i = rows.lowerBound + r
+        let query = tile.firstQuery + i
+        let row = scores + r * ldS
+        if zeroScale { RowSoftmax.scale(row, count: columns, by: 0) }
+        let limit = p.visibleKeyLimit(batch: tile.batch, query: query)
+        let visibleEnd = Swift.max(0, Swift.min(limit - tile.firstKey, columns))
+        guard visibleEnd > 0 else {
+          row.update(repeating: 0, count: columns)  // this row sees none of these keys
+          continue
+        }
+        // Element-wise masking only where needed: the tail past this row's limit, and the
+        // tensor mask (read in place at its row offset, never expanded).
+        (row + visibleEnd).update(repeating: -Scalar.infinity, count: columns - visibleEnd)
+        applyMask(
+          row: row, count: visibleEnd,
+          maskOffset: p.mask.rowOffset(batch: tile.batch, head: tile.head, query: query)
+            + tile.firstKey)
+        updateRow(
+          row, count: columns, maximum: scratch.rowMaximum + i, sum: scratch.rowSum + i,
+          output: out + r * dv, dv: dv)
+      }
+      let values = value + (tile.kvHead * nk + tile.firstKey) * dv
+      if nonFiniteValueTiles[tile.kvHead * keyBlockCount + tile.firstKey / blocking.keyColumns] {
+        // Skip masked keys one by one so their NaN/Inf values reach no row (see
+        // `MaterializedAttention`); only tiles that hold such values come here.
+        for r in 0..<rows.count {
+          let weights = scores + r * ldS
+          let outRow = out + r * dv
+          let query = tile.firstQuery + rows.lowerBound + r
+          for j in 0..<columns
+          where p.isVisible(
+            batch: tile.batch, head: tile.head, query: query, key: tile.firstKey + j)
+          {
+            for e in 0..<dv { outRow[e] += weights[j] * values[j * dv + e] }
+          }
+        }
+      } else {
+        BLAS.gemm(
+          m: rows.count, n: dv, k: columns, alpha: 1,
+          a: scores, lda: ldS,
+          b: values, ldb: dv,
+          beta: 1, c: out, ldc: dv)
       }
     }
 

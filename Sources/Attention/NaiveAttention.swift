@@ -3,6 +3,10 @@
 /// It is written for obviousness, not speed: one query row at a time, dot products summed in
 /// order, masked keys skipped entirely. Every fast path is tested against it.
 enum NaiveAttention {
+  // Specialised so the loops run on Float/Double directly: called through the public generic
+  // entry point from another module, unspecialised code pays a witness call per multiply-add.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func compute<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>,
     query: [Scalar], key: [Scalar], value: [Scalar],

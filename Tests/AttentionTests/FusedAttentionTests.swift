@@ -12,6 +12,8 @@ struct FusedAttentionTests {
     .init(queryRows: 7, keyColumns: 16),
     .init(queryRows: 16, keyColumns: 33),
     .init(queryRows: 64, keyColumns: 128),
+    // More rows than the diagonal slice (64): causal tiles are processed slice by slice.
+    .init(queryRows: 100, keyColumns: 48),
   ]
 
   /// Runs naive, materialised and fused (with each blocking) on one problem and expects the
