@@ -98,7 +98,7 @@ fuzz: deps
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DLIBFUZZER -Xswiftc -use-ld=lld
 	@set -e; for target in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$target $(FUZZ_BUILD)/artifacts; \
-	  echo "fuzz: libFuzzer on the $$target reader for $(SECONDS) s"; \
+	  echo "fuzz: libFuzzer on the $$target target for $(SECONDS) s"; \
 	  ATTENTION_FUZZ_TARGET=$$target $(FUZZ_BUILD)/release/AttentionFuzz \
 	    -max_total_time=$(SECONDS) $(LIBFUZZER_FLAGS) \
 	    -dict=Tests/Fuzz/Dictionaries/$$target.dict \
