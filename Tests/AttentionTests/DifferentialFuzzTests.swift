@@ -1,6 +1,7 @@
-import Attention
 import Foundation
 import Testing
+
+@testable import Attention
 
 /// Differential fuzzing: seeded random requests (``DifferentialFuzzCase``) run on every backend and
 /// are compared with each other and with an IEEE Double computation (``IEEEReferenceAttention``),
@@ -99,6 +100,15 @@ struct DifferentialFuzzTests {
     for (backend, result) in results {
       problems += compare(result, with: reference, fuzzCase, backend.rawValue)
     }
+    // The fused kernel once more with small tiles drawn from the seed, so that every shape
+    // crosses many query-block and key-tile boundaries (the standard tiles, up to 256 × 512,
+    // cover most fuzzed shapes in one tile).
+    if let (blocking, result) = fusedWithSmallTiles(fuzzCase) {
+      let name = "fused \(blocking.queryRows)×\(blocking.keyColumns) tiles"
+      var withoutProbabilities = fuzzCase
+      withoutProbabilities.extras.remove(.probabilities)
+      problems += compare(result, with: reference, withoutProbabilities, name)
+    }
     // Backends against each other: the same rows are non-finite, finite rows agree.
     if let (firstBackend, first) = results.first {
       for (backend, result) in results.dropFirst() {
@@ -123,6 +133,44 @@ struct DifferentialFuzzTests {
       }
     }
     return problems
+  }
+
+  /// The fused kernel run directly with tiles of 1…17 query rows and 1…33 keys (enlarged until
+  /// a case has at most 4096 tile pairs, to stay fast), or `nil` if the request is invalid.
+  static func fusedWithSmallTiles<Scalar: AttentionScalar>(
+    _ fuzzCase: DifferentialFuzzCase<Scalar>
+  ) -> (FusedAttention.Blocking, AttentionResult<Scalar>)? {
+    guard
+      let problem = try? AttentionProblem(
+        query: fuzzCase.query, key: fuzzCase.key, value: fuzzCase.value, mask: fuzzCase.mask,
+        causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale)
+    else { return nil }
+    var random = SplitMix64(seed: fuzzCase.seed ^ 0xF05E_D71E)
+    var blocking = FusedAttention.Blocking(
+      queryRows: [1, 2, 3, 5, 8, 17].randomElement(using: &random)!,
+      keyColumns: [1, 2, 3, 7, 16, 33].randomElement(using: &random)!)
+    func tilePairs() -> Int {
+      problem.batchCount * problem.queryHeadCount
+        * ((problem.queryCount + blocking.queryRows - 1) / blocking.queryRows)
+        * ((problem.keyCount + blocking.keyColumns - 1) / blocking.keyColumns)
+    }
+    while tilePairs() > 4096 {
+      blocking.queryRows *= 2
+      blocking.keyColumns *= 2
+    }
+    let extras = fuzzCase.extras.subtracting(.probabilities)
+    let computed = FusedAttention.compute(
+      problem, query: fuzzCase.query.scalars, key: fuzzCase.key.scalars,
+      value: fuzzCase.value.scalars, extras: extras, blocking: blocking)
+    let result = AttentionResult(
+      output: Tensor(uncheckedShape: problem.outputShape, scalars: computed.output),
+      probabilities: nil,
+      logSumExp: computed.logSumExp.map {
+        Tensor(
+          uncheckedShape: [problem.batchCount, problem.queryHeadCount, problem.queryCount],
+          scalars: $0)
+      })
+    return (blocking, result)
   }
 
   /// One backend's result against the IEEE reference.
