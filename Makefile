@@ -86,7 +86,7 @@ bench-model: model release
 #    The malloc limit turns an allocation sized from a hostile header into a reported crash.
 SECONDS ?= 60
 FUZZ_BUILD := .build-fuzz
-FUZZ_TARGETS := npy safetensors
+FUZZ_TARGETS := npy safetensors bert bert-config tokenizer
 LIBFUZZER_FLAGS := -rss_limit_mb=2048 -malloc_limit_mb=512 -print_final_stats=1
 
 fuzz: deps

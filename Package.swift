@@ -67,7 +67,7 @@ let package = Package(
 
     .executableTarget(
       name: "AttentionFuzz",
-      dependencies: ["Attention"],
+      dependencies: ["Attention", "SentenceEmbedding"],
       path: "Tests/Fuzz/AttentionFuzz"
     ),
 

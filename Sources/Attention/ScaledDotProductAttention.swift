@@ -28,7 +28,11 @@
 /// nothing: NaN or ±infinity in their rows of `key` or `value` never reach that query's output.
 /// NaN or infinity in a query, in an unmasked key or value row, or NaN in an additive mask entry,
 /// propagates (as IEEE arithmetic does) to exactly the outputs of the queries that see it. Every
-/// backend follows this rule.
+/// backend follows this rule. In particular a query that sees keys whose logits are all
+/// `-infinity` (from an infinite query or key) gets NaN, as an IEEE softmax does — only a query
+/// that sees no key at all gets zeros — and a zero `scale` times an infinite logit is NaN. In
+/// the probabilities, masked keys always weigh exactly 0. The differential fuzzer
+/// (`make fuzz`) checks all of this element by element against an IEEE Double computation.
 ///
 /// - Parameters:
 ///   - query: queries `[B, Hq, Nq, Dk]` (or rank 3 or 2, see above).

@@ -113,4 +113,84 @@ write("safetensors", "not_json.safetensors", safetensors({}, header_override='{"
 write("safetensors", "deep_nesting.safetensors",
       safetensors({}, header_override='{"__metadata__": ' + "[" * 64 + "]" * 64 + "}"))
 
+# bert: checkpoints of the tiny BERT the `bert` target loads (hidden 4, 1 layer, 2 heads,
+# intermediate 8, vocabulary 10, 8 positions, 2 token types), valid and one rule broken each.
+def tiny_bert(seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = {
+        "embeddings.word_embeddings.weight": [10, 4],
+        "embeddings.position_embeddings.weight": [8, 4],
+        "embeddings.token_type_embeddings.weight": [2, 4],
+        "embeddings.LayerNorm.weight": [4], "embeddings.LayerNorm.bias": [4],
+    }
+    prefix = "encoder.layer.0."
+    for name in ["attention.self.query", "attention.self.key", "attention.self.value",
+                 "attention.output.dense"]:
+        shapes[prefix + name + ".weight"] = [4, 4]
+        shapes[prefix + name + ".bias"] = [4]
+    for name in ["attention.output.LayerNorm", "output.LayerNorm"]:
+        shapes[prefix + name + ".weight"] = [4]
+        shapes[prefix + name + ".bias"] = [4]
+    shapes[prefix + "intermediate.dense.weight"] = [8, 4]
+    shapes[prefix + "intermediate.dense.bias"] = [8]
+    shapes[prefix + "output.dense.weight"] = [4, 8]
+    shapes[prefix + "output.dense.bias"] = [4]
+    return {name: ("F32", shape, (rng.standard_normal(shape) * 0.5).astype(np.float32).tobytes())
+            for name, shape in shapes.items()}
+
+
+def f32(shape, value=0.0):
+    return np.full(shape, value, np.float32).tobytes()
+
+
+bert = tiny_bert()
+write("bert", "valid_tiny_bert.safetensors", safetensors(bert))
+write("bert", "valid_with_pooler.safetensors",
+      safetensors(dict(bert, **{"pooler.dense.bias": ("F32", [4], f32([4]))})))
+write("bert", "valid_nan_weights.safetensors", safetensors(dict(bert, **{
+    "embeddings.word_embeddings.weight": ("F32", [10, 4], f32([10, 4], np.nan))})))
+missing = dict(bert)
+del missing["encoder.layer.0.output.dense.bias"]
+write("bert", "missing_tensor.safetensors", safetensors(missing))
+write("bert", "wrong_shape.safetensors", safetensors(dict(bert, **{
+    "embeddings.word_embeddings.weight": ("F32", [5, 8], f32([5, 8]))})))
+write("bert", "wrong_dtype.safetensors", safetensors(dict(bert, **{
+    "embeddings.LayerNorm.bias": ("F64", [4], np.zeros(4).tobytes())})))
+write("bert", "unexpected_tensor.safetensors", safetensors(dict(bert, **{
+    "encoder.layer.1.output.dense.bias": ("F32", [4], f32([4]))})))
+
+# bert-config: config.json files, valid and broken.
+minilm = {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12,
+          "intermediate_size": 1536, "vocab_size": 30522, "max_position_embeddings": 512,
+          "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu",
+          "position_embedding_type": "absolute", "architectures": ["BertModel"]}
+write("bert-config", "valid_minilm.json", json.dumps(minilm, indent=2).encode())
+write("bert-config", "valid_tiny.json", json.dumps(
+    {"hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 8,
+     "vocab_size": 10, "max_position_embeddings": 8}).encode())
+write("bert-config", "valid_huge_sizes.json", json.dumps(dict(
+    minilm, hidden_size=1 << 62, num_attention_heads=1, vocab_size=1 << 62,
+    num_hidden_layers=1 << 40)).encode())
+write("bert-config", "indivisible_heads.json",
+      json.dumps(dict(minilm, num_attention_heads=7)).encode())
+write("bert-config", "relu.json", json.dumps(dict(minilm, hidden_act="relu")).encode())
+write("bert-config", "missing_key.json",
+      json.dumps({k: v for k, v in minilm.items() if k != "vocab_size"}).encode())
+
+# tokenizer: text, including what trips normalisers: accents (composed and not), CJK,
+# punctuation, control and zero-width characters, special-token spellings, long words, emoji.
+texts = {
+    "plain.txt": "Hello, the unaffable runs!",
+    "accents.txt": "Café CAFE\u0301 naïve \u00e9\u0301",
+    "cjk.txt": "中文 mixed中文text 日本語",
+    "special_tokens.txt": "[CLS] x [SEP] [MASK][UNK] [PAD]",
+    "controls.txt": "a\u0000b\u200bc\ufeffd\te\r\nf\u00ad",
+    "long_word.txt": "x" * 40 + " un" + "aff" * 10,
+    "digits.txt": "12 1222 3.14 \"quoted\" it's",
+    "emoji.txt": "run \U0001F3C3\u200d\u2640\ufe0f \U0001F44D\U0001F3FD x",
+}
+for name, text in texts.items():
+    write("tokenizer", name, text.encode("utf-8"))
+write("tokenizer", "invalid_utf8.txt", b"caf\xc3 \xff\xfe x \xe4\xb8")
+
 print("corpus written to", CORPUS)

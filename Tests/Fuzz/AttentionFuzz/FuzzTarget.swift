@@ -10,11 +10,20 @@ enum FuzzTarget: String, CaseIterable {
   case npy
   /// ``SafetensorsFile/decode(_:)``.
   case safetensors
+  /// The BERT model loader (`BertEncoder(configuration:weights:)`) on a checkpoint's bytes.
+  case bert
+  /// The BERT `config.json` reader and its checks.
+  case bertConfiguration = "bert-config"
+  /// The WordPiece tokenizer on arbitrary text.
+  case tokenizer
 
   func check(_ bytes: [UInt8]) {
     switch self {
     case .npy: checkNPY(bytes)
     case .safetensors: checkSafetensors(bytes)
+    case .bert: checkBert(bytes)
+    case .bertConfiguration: checkBertConfiguration(bytes)
+    case .tokenizer: checkTokenizer(bytes)
     }
   }
 }
