@@ -76,7 +76,8 @@ struct AttentionBenchmark: ParsableCommand {
   var outputDirectory = "bench-results"
 
   @Option(
-    help: "The compiler flags this binary was built with, recorded in the report (set by make bench).")
+    help:
+      "The compiler flags this binary was built with, recorded in the report (set by make bench).")
   var buildFlags = "unrecorded"
 
   mutating func validate() throws {
