@@ -65,9 +65,14 @@ enum ParallelWork {
   /// worker runs: the callers' matrix products are small tiles that threads inside OpenBLAS would
   /// only slow down, and a fixed OpenBLAS thread count keeps results independent of
   /// ``AttentionThreads/maximumCount``.
-  static func forEachItem(count: Int, _ body: @Sendable (_ nextItem: () -> Int?) -> Void) {
+  ///
+  /// - Parameter maximumWorkers: a cap below ``AttentionThreads/maximumCount`` for work too small
+  ///   to repay waking other threads.
+  static func forEachItem(
+    count: Int, maximumWorkers: Int = .max, _ body: @Sendable (_ nextItem: () -> Int?) -> Void
+  ) {
     guard count > 0 else { return }
-    let workers = Swift.min(count, AttentionThreads.maximumCount)
+    let workers = Swift.min(count, AttentionThreads.maximumCount, Swift.max(1, maximumWorkers))
     let counter = ItemCounter()
     BLAS.withSingleThread {
       if workers == 1 {

@@ -75,6 +75,11 @@ struct AttentionBenchmark: ParsableCommand {
   @Option(help: "Directory for the Markdown table and SVG chart.")
   var outputDirectory = "bench-results"
 
+  @Option(
+    help:
+      "The compiler flags this binary was built with, recorded in the report (set by make bench).")
+  var buildFlags = "unrecorded"
+
   mutating func validate() throws {
     for (name, value) in [
       ("repetitions", repetitions), ("warmups", warmups), ("sgemm-size", sgemmSize),
@@ -111,7 +116,7 @@ struct AttentionBenchmark: ParsableCommand {
       warmups: warmups ?? (quick ? 1 : 2), repetitions: repetitions ?? (quick ? 3 : 7),
       minimumTimedSeconds: quick ? 0.1 : 0.3, budgetSeconds: timeBudget ?? (quick ? 1 : 8),
       naiveLimitSeconds: naiveLimit ?? (quick ? 2 : 25),
-      skipsNaive: skipNaive)
+      skipsNaive: skipNaive, buildFlags: buildFlags)
 
     let n = sgemmSize ?? (quick ? 1024 : 2048)
     print("== sgemm peak ==")

@@ -32,6 +32,7 @@ struct BenchmarkReport {
     if let coreNote { lines.append("| Core choice | \(coreNote) |") }
     if let warning = system.warning { lines.append("| Warning | \(warning) |") }
     lines += [
+      "| Build | `swift build -c release \(settings.buildFlags.isEmpty ? "" : settings.buildFlags)` |",
       "| Threads | \(threads) |",
       "| CPU vector flags | \(system.cpu.vectorFlags.joined(separator: " ")) |",
       "| sgemm peak | **\(formatted(peak.gigaflopsPerSecond, digits: 1)) GFLOP/s** (n = \(peak.size), median of \(peak.runCount)) |",

@@ -34,6 +34,8 @@ struct BenchmarkSettings: Sendable {
   /// The naive path runs only when its estimated time is at most this.
   var naiveLimitSeconds: Double
   var skipsNaive: Bool
+  /// The release build's extra compiler flags, as `make bench` passed them (for the report).
+  var buildFlags: String
 }
 
 /// Runs each path of each case: warm-up, one run under the memory probe (whose output is kept

@@ -10,21 +10,27 @@ struct AttentionPropertyTests {
     let (n, d) = (7, 6)
     let x: Tensor<Float> = data.normal([n, d])
     let permutation = [3, 0, 6, 1, 5, 2, 4]
-    let permuted = try Tensor(shape: [n, d], scalars: permutation.flatMap { x.scalars[$0 * d..<($0 + 1) * d] })
+    let permuted = try Tensor(
+      shape: [n, d], scalars: permutation.flatMap { x.scalars[$0 * d..<($0 + 1) * d] })
     let output = try scaledDotProductAttention(query: x, key: x, value: x, backend: backend)
-    let outputOfPermuted = try scaledDotProductAttention(query: permuted, key: permuted, value: permuted, backend: backend)
-    let permutedOutput = try Tensor(shape: [n, d], scalars: permutation.flatMap { output.scalars[$0 * d..<($0 + 1) * d] })
+    let outputOfPermuted = try scaledDotProductAttention(
+      query: permuted, key: permuted, value: permuted, backend: backend)
+    let permutedOutput = try Tensor(
+      shape: [n, d], scalars: permutation.flatMap { output.scalars[$0 * d..<($0 + 1) * d] })
     expectClose(outputOfPermuted, permutedOutput, tolerance: 1e-5)
   }
 
-  @Test("With causal masking, changing later keys and values leaves earlier outputs unchanged", arguments: allBackends)
+  @Test(
+    "With causal masking, changing later keys and values leaves earlier outputs unchanged",
+    arguments: allBackends)
   func causalIgnoresTheFuture(backend: AttentionBackend) throws {
     var data = TestData(seed: 31)
     let (n, d, cut) = (9, 4, 5)
     let q: Tensor<Float> = data.normal([2, n, d])
     var k: Tensor<Float> = data.normal([2, n, d])
     var v: Tensor<Float> = data.normal([2, n, d])
-    let before = try scaledDotProductAttention(query: q, key: k, value: v, causal: .topLeft, backend: backend)
+    let before = try scaledDotProductAttention(
+      query: q, key: k, value: v, causal: .topLeft, backend: backend)
     for h in 0..<2 {
       for j in cut..<n {
         for e in 0..<d {
@@ -33,7 +39,8 @@ struct AttentionPropertyTests {
         }
       }
     }
-    let after = try scaledDotProductAttention(query: q, key: k, value: v, causal: .topLeft, backend: backend)
+    let after = try scaledDotProductAttention(
+      query: q, key: k, value: v, causal: .topLeft, backend: backend)
     for h in 0..<2 {
       for i in 0..<cut {
         for e in 0..<d { #expect(after[h, i, e] == before[h, i, e], "head \(h) row \(i)") }

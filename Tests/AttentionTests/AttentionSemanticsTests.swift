@@ -23,11 +23,15 @@ struct AttentionSemanticsTests {
     let actual = ReferenceAttention.rows(output, batch: b, head: h)
     var worst = 0.0
     for (a, e) in zip(actual.joined(), expected.joined()) { worst = max(worst, abs(a - e)) }
-    #expect(!actual.joined().contains { $0.isNaN }, "NaN in \(label)", sourceLocation: sourceLocation)
-    #expect(worst <= Self.tolerance, "\(label): max difference \(worst)", sourceLocation: sourceLocation)
+    #expect(
+      !actual.joined().contains { $0.isNaN }, "NaN in \(label)", sourceLocation: sourceLocation)
+    #expect(
+      worst <= Self.tolerance, "\(label): max difference \(worst)", sourceLocation: sourceLocation)
   }
 
-  @Test("allow(where:) keeps exactly the true pairs; block(where:) the false ones", arguments: allBackends)
+  @Test(
+    "allow(where:) keeps exactly the true pairs; block(where:) the false ones",
+    arguments: allBackends)
   func maskPolarity(backend: AttentionBackend) throws {
     var data = TestData(seed: 1)
     let (nq, nk, d) = (6, 9, 4)
@@ -38,10 +42,16 @@ struct AttentionSemanticsTests {
     let blocked = try Tensor(shape: allowed.shape, scalars: allowed.scalars.map { !$0 })
     let scale = 1 / Double(d).squareRoot()
     let visible = { (i: Int, j: Int) in allowed[i, j] }
-    let viaAllow = try scaledDotProductAttention(query: q, key: k, value: v, mask: .allow(where: allowed), backend: backend)
-    let viaBlock = try scaledDotProductAttention(query: q, key: k, value: v, mask: .block(where: blocked), backend: backend)
-    expectHead(viaAllow, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: scale, visible: visible, "allow")
-    expectHead(viaBlock, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: scale, visible: visible, "block")
+    let viaAllow = try scaledDotProductAttention(
+      query: q, key: k, value: v, mask: .allow(where: allowed), backend: backend)
+    let viaBlock = try scaledDotProductAttention(
+      query: q, key: k, value: v, mask: .block(where: blocked), backend: backend)
+    expectHead(
+      viaAllow, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: scale, visible: visible,
+      "allow")
+    expectHead(
+      viaBlock, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: scale, visible: visible,
+      "block")
   }
 
   @Test("An additive mask is added after scaling; -inf blocks", arguments: allBackends)
@@ -59,7 +69,8 @@ struct AttentionSemanticsTests {
       query: q, key: k, value: v, mask: .additive(bias), scale: scale, backend: backend)
     expectHead(
       output, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: Double(scale),
-      visible: { i, j in bias[i, j] != -.infinity }, bias: { i, j in Double(bias[i, j]) }, "additive")
+      visible: { i, j in bias[i, j] != -.infinity }, bias: { i, j in Double(bias[i, j]) },
+      "additive")
   }
 
   static let causalCases: [(CausalAlignment, Int, Int)] = [
@@ -67,7 +78,9 @@ struct AttentionSemanticsTests {
     (.topLeft, 8, 3), (.bottomRight, 8, 3), (.bottomRight, 1, 6),
   ]
 
-  @Test("Causal alignments: top-left sees j ≤ i, bottom-right sees j ≤ i + Nk − Nq", arguments: causalCases)
+  @Test(
+    "Causal alignments: top-left sees j ≤ i, bottom-right sees j ≤ i + Nk − Nq",
+    arguments: causalCases)
   func causalAlignment(alignment: CausalAlignment, nq: Int, nk: Int) throws {
     var data = TestData(seed: 3)
     let d = 4
@@ -76,7 +89,8 @@ struct AttentionSemanticsTests {
     let v: Tensor<Float> = data.normal([1, 1, nk, d])
     let offset = alignment == .topLeft ? 0 : nk - nq
     for backend in allBackends {
-      let output = try scaledDotProductAttention(query: q, key: k, value: v, causal: alignment, backend: backend)
+      let output = try scaledDotProductAttention(
+        query: q, key: k, value: v, causal: alignment, backend: backend)
       expectHead(
         output, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: 0.5,
         visible: { i, j in j <= i + offset }, "\(alignment) \(nq)x\(nk) \(backend)")
@@ -114,7 +128,8 @@ struct AttentionSemanticsTests {
     ]
     for (mask, emptyRows) in cases {
       let result = try scaledDotProductAttention(
-        query: q, key: k, value: v, mask: mask, backend: backend, returning: [.probabilities, .logSumExp])
+        query: q, key: k, value: v, mask: mask, backend: backend,
+        returning: [.probabilities, .logSumExp])
       #expect(!result.output.scalars.contains { $0.isNaN })
       for (b, i) in emptyRows {
         for h in 0..<2 {
@@ -125,7 +140,8 @@ struct AttentionSemanticsTests {
       }
     }
     // Key lengths of zero mask every row of that batch.
-    let result = try scaledDotProductAttention(query: q, key: k, value: v, keyLengths: [5, 0], backend: backend)
+    let result = try scaledDotProductAttention(
+      query: q, key: k, value: v, keyLengths: [5, 0], backend: backend)
     #expect(result.scalars[48...].allSatisfy { $0 == 0 })
     #expect(result.scalars[..<48].contains { $0 != 0 })
   }
@@ -137,7 +153,8 @@ struct AttentionSemanticsTests {
     let q: Tensor<Float> = data.normal([3, 2, 4, 8])
     let k: Tensor<Float> = data.normal([3, 2, 7, 8])
     let v: Tensor<Float> = data.normal([3, 2, 7, 5])
-    let output = try scaledDotProductAttention(query: q, key: k, value: v, keyLengths: lengths, backend: backend)
+    let output = try scaledDotProductAttention(
+      query: q, key: k, value: v, keyLengths: lengths, backend: backend)
     for b in 0..<3 {
       for h in 0..<2 {
         expectHead(
@@ -168,7 +185,9 @@ struct AttentionSemanticsTests {
     }
   }
 
-  @Test("Masks broadcast from [Nq, Nk], [B, 1, Nq, Nk], [Hq, Nq, Nk] and [B, 1, 1, Nk]", arguments: allBackends)
+  @Test(
+    "Masks broadcast from [Nq, Nk], [B, 1, Nq, Nk], [Hq, Nq, Nk] and [B, 1, 1, Nk]",
+    arguments: allBackends)
   func maskBroadcasting(backend: AttentionBackend) throws {
     var data = TestData(seed: 8)
     let (b, h, nq, nk) = (2, 3, 4, 5)
@@ -185,19 +204,27 @@ struct AttentionSemanticsTests {
         for hi in 0..<h {
           for i in 0..<nq {
             for j in 0..<nk {
-              let index = [bi, hi, i, j].enumerated().map { padded[$0.offset] == 1 ? 0 : $0.element }
-              expanded[bi, hi, i, j] = small.scalars[((index[0] * padded[1] + index[1]) * padded[2] + index[2]) * padded[3] + index[3]]
+              let index = [bi, hi, i, j].enumerated().map {
+                padded[$0.offset] == 1 ? 0 : $0.element
+              }
+              expanded[bi, hi, i, j] =
+                small.scalars[
+                  ((index[0] * padded[1] + index[1]) * padded[2] + index[2]) * padded[3] + index[3]]
             }
           }
         }
       }
-      let broadcast = try scaledDotProductAttention(query: q, key: k, value: v, mask: .allow(where: small), backend: backend)
-      let explicit = try scaledDotProductAttention(query: q, key: k, value: v, mask: .allow(where: expanded), backend: .naive)
+      let broadcast = try scaledDotProductAttention(
+        query: q, key: k, value: v, mask: .allow(where: small), backend: backend)
+      let explicit = try scaledDotProductAttention(
+        query: q, key: k, value: v, mask: .allow(where: expanded), backend: .naive)
       expectClose(broadcast, explicit, tolerance: 1e-5, "mask shape \(shape)")
     }
   }
 
-  @Test("GQA: query head h reads kv head h / (Hq / Hkv), equal to explicitly repeated kv heads", arguments: allBackends)
+  @Test(
+    "GQA: query head h reads kv head h / (Hq / Hkv), equal to explicitly repeated kv heads",
+    arguments: allBackends)
   func groupedQueryAttention(backend: AttentionBackend) throws {
     var data = TestData(seed: 9)
     let (b, hq, hkv, n, d) = (2, 6, 2, 5, 4)
@@ -214,12 +241,15 @@ struct AttentionSemanticsTests {
       }
       return try! Tensor(shape: [b, hq, n, d], scalars: scalars)
     }
-    let grouped = try scaledDotProductAttention(query: q, key: k, value: v, causal: .topLeft, backend: backend)
+    let grouped = try scaledDotProductAttention(
+      query: q, key: k, value: v, causal: .topLeft, backend: backend)
     let explicit = try scaledDotProductAttention(
       query: q, key: repeated(k), value: repeated(v), causal: .topLeft, backend: backend)
     expectClose(grouped, explicit, tolerance: 1e-6)
     for h in 0..<hq {
-      expectHead(grouped, q: q, k: k, v: v, batch: 1, head: h, kvHead: h / 3, scale: 0.5, visible: { i, j in j <= i }, "head \(h)")
+      expectHead(
+        grouped, q: q, k: k, v: v, batch: 1, head: h, kvHead: h / 3, scale: 0.5,
+        visible: { i, j in j <= i }, "head \(h)")
     }
   }
 
@@ -231,7 +261,8 @@ struct AttentionSemanticsTests {
     let v: Tensor<Float> = data.normal([3, 6, 2])
     let rank3 = try scaledDotProductAttention(query: q, key: k, value: v)
     let rank4 = try scaledDotProductAttention(
-      query: q.reshaped(to: [1, 3, 5, 4]), key: k.reshaped(to: [1, 3, 6, 4]), value: v.reshaped(to: [1, 3, 6, 2]))
+      query: q.reshaped(to: [1, 3, 5, 4]), key: k.reshaped(to: [1, 3, 6, 4]),
+      value: v.reshaped(to: [1, 3, 6, 2]))
     #expect(rank3.shape == [3, 5, 2])
     #expect(rank3.scalars == rank4.scalars)
     let rank2 = try scaledDotProductAttention(
@@ -246,10 +277,12 @@ struct AttentionSemanticsTests {
     let k: Tensor<Double> = data.normal([2, 2, 6, 3])
     let v: Tensor<Double> = data.normal([2, 2, 6, 2])
     let naive = try scaledDotProductAttention(
-      query: q, key: k, value: v, causal: .bottomRight, backend: .naive, returning: [.probabilities, .logSumExp])
+      query: q, key: k, value: v, causal: .bottomRight, backend: .naive,
+      returning: [.probabilities, .logSumExp])
     for backend in allBackends {
       let result = try scaledDotProductAttention(
-        query: q, key: k, value: v, causal: .bottomRight, backend: backend, returning: [.probabilities, .logSumExp])
+        query: q, key: k, value: v, causal: .bottomRight, backend: backend,
+        returning: [.probabilities, .logSumExp])
       expectClose(result.probabilities!, naive.probabilities!, tolerance: 1e-12)
       expectClose(result.logSumExp!, naive.logSumExp!, tolerance: 1e-12)
       expectClose(result.output, naive.output, tolerance: 1e-12)

@@ -21,7 +21,9 @@ struct HandWorkedExampleTests {
     let expectedOutput = [1.66047690, 2.66047690, 2.33952310, 3.33952310]
     let expectedProbabilities = [0.66976155, 0.33023845, 0.33023845, 0.66976155]
     for (a, e) in zip(result.output.scalars, expectedOutput) { #expect(abs(a - e) < 5e-9) }
-    for (a, e) in zip(result.probabilities!.scalars, expectedProbabilities) { #expect(abs(a - e) < 5e-9) }
+    for (a, e) in zip(result.probabilities!.scalars, expectedProbabilities) {
+      #expect(abs(a - e) < 5e-9)
+    }
     for a in result.logSumExp!.scalars { #expect(abs(a - 1.10794031) < 5e-9) }
   }
 }

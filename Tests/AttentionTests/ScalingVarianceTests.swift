@@ -18,17 +18,24 @@ struct ScalingVarianceTests {
     let q: Tensor<Double> = data.normal([n, 1, 1, d])
     let k: Tensor<Double> = data.normal([n, 1, 1, d])
     let v = try Tensor<Double>(zeros: [n, 1, 1, 1])
-    let scaled = try scaledDotProductAttention(query: q, key: k, value: v, returning: .logSumExp).logSumExp!.scalars
-    let unscaled = try scaledDotProductAttention(query: q, key: k, value: v, scale: 1, returning: .logSumExp).logSumExp!.scalars
+    let scaled = try scaledDotProductAttention(query: q, key: k, value: v, returning: .logSumExp)
+      .logSumExp!.scalars
+    let unscaled = try scaledDotProductAttention(
+      query: q, key: k, value: v, scale: 1, returning: .logSumExp
+    ).logSumExp!.scalars
     func variance(_ x: [Double]) -> Double {
       let mean = x.reduce(0, +) / Double(x.count)
       return x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count - 1)
     }
     let dd = Double(d)
     let standardError = ((2 * dd * dd + 6 * dd) / Double(n)).squareRoot()
-    #expect(abs(variance(unscaled) - dd) < 5 * standardError, "Var(q·k) = \(variance(unscaled)), d = \(d)")
+    #expect(
+      abs(variance(unscaled) - dd) < 5 * standardError, "Var(q·k) = \(variance(unscaled)), d = \(d)"
+    )
     #expect(abs(variance(scaled) - 1) < 5 * standardError / dd, "Var(q·k/√d) = \(variance(scaled))")
     // And the default scale is 1/√d exactly: the two logits differ by that factor.
-    for (s, u) in zip(scaled.prefix(100), unscaled) { #expect(abs(s - u / dd.squareRoot()) < 1e-12 * (1 + abs(u))) }
+    for (s, u) in zip(scaled.prefix(100), unscaled) {
+      #expect(abs(s - u / dd.squareRoot()) < 1e-12 * (1 + abs(u)))
+    }
   }
 }

@@ -8,7 +8,9 @@ struct SoftmaxTests {
   func rowsSumToOneAndShiftInvariance() throws {
     var data = TestData(seed: 20)
     let logits: Tensor<Float> = data.normal([7, 33])
-    let shifted = try Tensor(shape: logits.shape, scalars: logits.scalars.enumerated().map { $0.element + Float($0.offset / 33) * 17.5 - 40 })
+    let shifted = try Tensor(
+      shape: logits.shape,
+      scalars: logits.scalars.enumerated().map { $0.element + Float($0.offset / 33) * 17.5 - 40 })
     let p = softmax(logits)
     for row in 0..<7 {
       let sum = (0..<33).map { Double(p[row, $0]) }.reduce(0, +)
@@ -20,7 +22,8 @@ struct SoftmaxTests {
   @Test("Stable at ±1e4: no overflow, the exact distribution", arguments: [Float(1e4), -1e4, 3e38])
   func extremeLogits(magnitude: Float) throws {
     // Differences of 0, −1, −2 around a huge offset: softmax must be that of [0, −1, −2].
-    let logits = try Tensor<Float>(shape: [1, 3], scalars: [magnitude, magnitude - 1, magnitude - 2])
+    let logits = try Tensor<Float>(
+      shape: [1, 3], scalars: [magnitude, magnitude - 1, magnitude - 2])
     let p = softmax(logits)
     let e = [1.0, Double.exp(-1), Double.exp(-2)]
     let total = e.reduce(0, +)
@@ -45,7 +48,8 @@ struct SoftmaxTests {
 
   @Test("A row of -infinity becomes zeros, not NaN")
   func fullyMaskedRow() throws {
-    let logits = try Tensor<Double>(shape: [2, 3], scalars: [-.infinity, -.infinity, -.infinity, 0, -.infinity, 0])
+    let logits = try Tensor<Double>(
+      shape: [2, 3], scalars: [-.infinity, -.infinity, -.infinity, 0, -.infinity, 0])
     let p = softmax(logits)
     #expect(p.scalars == [0, 0, 0, 0.5, 0, 0.5])
   }
