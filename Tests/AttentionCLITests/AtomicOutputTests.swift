@@ -87,6 +87,21 @@ struct AtomicOutputTests {
     #expect(output.shape == [2, 64, 16], "o.npy is \(output.shape)")
   }
 
+  @Test("a request beyond the memory budget is one error line naming the bytes; nothing written")
+  func memoryBudget() throws {
+    // 2²⁰ queries and keys: the probabilities would take 4 TiB, beyond any machine's budget.
+    try scratch.write(.random(.float32, shape: [1 << 20, 1], seed: 6), to: "long.npy")
+    let before = try listing()
+    let result = try scratch.run([
+      "sdpa", "--query", "long.npy", "--key", "long.npy", "--value", "long.npy",
+      "--output", "long-o.npy", "--weights-output", "long-p.npy",
+    ])
+    expectOneLineError(
+      result, status: 1, containing: ["4.0 TiB", "budget is", "the fused path (.blas"])
+    let left = try listing()
+    #expect(left == before, "files written: \(left.subtracting(before))")
+  }
+
   @Test("an output path equal to an input path is refused and the input kept")
   func outputEqualToInput() throws {
     let input = try Data(contentsOf: URL(fileURLWithPath: scratch.path("k.npy")))
