@@ -96,6 +96,11 @@ enum RowSoftmax {
   }
 
   // MARK: Float, 16 lanes
+  //
+  // The Float and Double passes are written out twice on purpose: one generic version over a
+  // SIMD protocol (with the vector exp as a protocol requirement) measured 2× slower on the fused
+  // path, 218 → 110 GFLOP/s at (1, 12, 2048, 64), because the generic SIMD operations were not
+  // fully specialised. Keep the copies in step.
 
   @inline(__always)
   static func maximum16(_ row: UnsafePointer<Float>, count: Int) -> Float {
