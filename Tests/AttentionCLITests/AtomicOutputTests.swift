@@ -115,30 +115,8 @@ struct AtomicOutputTests {
 extension ScratchDirectory {
   /// Runs `executable` (a wrapper such as a shell) with `arguments` in this directory.
   func run(_ arguments: [String], viaExecutable executable: URL) throws -> CLIResult {
-    let outURL = url.appendingPathComponent("../stdout-\(UUID().uuidString)").standardized
-    let errURL = url.appendingPathComponent("../stderr-\(UUID().uuidString)").standardized
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-      try? FileManager.default.removeItem(at: outURL)
-      try? FileManager.default.removeItem(at: errURL)
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.currentDirectoryURL = url
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    return CLIResult(
-      status: process.terminationStatus,
-      standardOutput: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-      standardError: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    // Capture files go to the parent so the directory's listing shows only what the tool wrote.
+    try CLIRunner.execute(
+      executable, arguments, in: url, captureDirectory: url.deletingLastPathComponent())
   }
 }

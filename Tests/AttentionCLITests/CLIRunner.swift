@@ -53,8 +53,20 @@ enum CLIRunner {
     let binary = try #require(
       binary, "the attention binary was not found next to the test bundle",
       sourceLocation: sourceLocation)
-    let outURL = directory.appendingPathComponent(".stdout-\(UUID().uuidString)")
-    let errURL = directory.appendingPathComponent(".stderr-\(UUID().uuidString)")
+    return try execute(binary, arguments, in: directory, environment: environment)
+  }
+
+  /// Runs any executable with `arguments` in `directory` and waits for it to finish.
+  ///
+  /// Standard output and error go to files in `captureDirectory` (default: `directory`), not
+  /// pipes, so a chatty child can never block on a full pipe while the test waits for it.
+  static func execute(
+    _ executable: URL, _ arguments: [String], in directory: URL,
+    environment: [String: String]? = nil, captureDirectory: URL? = nil
+  ) throws -> CLIResult {
+    let capture = captureDirectory ?? directory
+    let outURL = capture.appendingPathComponent(".stdout-\(UUID().uuidString)")
+    let errURL = capture.appendingPathComponent(".stderr-\(UUID().uuidString)")
     _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
     _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     defer {
@@ -62,7 +74,7 @@ enum CLIRunner {
       try? FileManager.default.removeItem(at: errURL)
     }
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = executable
     process.arguments = arguments
     process.currentDirectoryURL = directory
     if let environment { process.environment = environment }
