@@ -41,9 +41,16 @@ struct AttentionPropertyTests {
     }
     let after = try scaledDotProductAttention(
       query: q, key: k, value: v, causal: .topLeft, backend: backend)
+    // Not bit for bit: once V holds NaN, the fused and materialised paths take their careful
+    // non-finite route, whose summation order differs from the gemm's (OpenBLAS rounds its
+    // kernels differently on different CPUs). A leak of the future would be gross — keys of
+    // 1000 take all the weight, NaN values poison the row — so 1e-5 still separates the cases.
     for h in 0..<2 {
       for i in 0..<cut {
-        for e in 0..<d { #expect(after[h, i, e] == before[h, i, e], "head \(h) row \(i)") }
+        for e in 0..<d {
+          let (a, b) = (after[h, i, e], before[h, i, e])
+          #expect(abs(a - b) <= 1e-5 * (1 + abs(b)), "head \(h) row \(i): \(a) vs \(b)")
+        }
       }
       #expect(after[h, n - 1, 0].isNaN, "the last row does see the NaN values")
     }

@@ -264,6 +264,7 @@ struct AttentionSemanticsTests {
       query: q.reshaped(to: [1, 3, 5, 4]), key: k.reshaped(to: [1, 3, 6, 4]),
       value: v.reshaped(to: [1, 3, 6, 2]))
     #expect(rank3.shape == [3, 5, 2])
+    // Bit for bit on purpose: rank 3 is rank 4 with B = 1 inside the library, the same code path.
     #expect(rank3.scalars == rank4.scalars)
     let rank2 = try scaledDotProductAttention(
       query: q.reshaped(to: [15, 4]), key: k.reshaped(to: [18, 4]), value: v.reshaped(to: [18, 2]))
