@@ -5,6 +5,7 @@ let package = Package(
   name: "Attention",
   products: [
     .library(name: "Attention", targets: ["Attention"]),
+    .library(name: "TensorFiles", targets: ["TensorFiles"]),
     .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
     .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
@@ -30,9 +31,26 @@ let package = Package(
 
     // MARK: - Public API
 
+    // The engine: attention, kernels, layers, OpenBLAS. Re-exports AttentionCore and TensorFiles,
+    // so `import Attention` is all a user writes.
     .target(
       name: "Attention",
-      dependencies: ["COpenBLAS", "CLAPACKE"],
+      dependencies: ["AttentionCore", "TensorFiles", "COpenBLAS", "CLAPACKE"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+    // `.npy` and `.safetensors` reading and writing; usable on its own.
+    .target(
+      name: "TensorFiles",
+      dependencies: ["AttentionCore"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+
+    // MARK: - Implementation details
+
+    // The tensor type, its element protocols, errors and the seeded generator, shared by the
+    // engine and the file formats.
+    .target(
+      name: "AttentionCore",
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
 
@@ -75,7 +93,7 @@ let package = Package(
 
     .testTarget(
       name: "AttentionTests",
-      dependencies: ["Attention"]
+      dependencies: ["Attention", "AttentionCore", "TensorFiles"]
     ),
     .testTarget(
       name: "SentenceEmbeddingTests",

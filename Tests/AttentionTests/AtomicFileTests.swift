@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Attention
+@testable import TensorFiles
 
 @Suite("AtomicFile: writes replace a file whole or not at all")
 struct AtomicFileTests {

@@ -2,6 +2,7 @@ import Dispatch
 import Testing
 
 @testable import Attention
+@testable import TensorFiles
 
 /// Many tasks computing at once on shared inputs must get exactly what sequential runs get: the
 /// kernels share nothing mutable between calls, and the OpenBLAS thread count they lower around

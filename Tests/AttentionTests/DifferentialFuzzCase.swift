@@ -1,3 +1,4 @@
+import Foundation
 import Attention
 
 /// One random attention request of the differential fuzzer, drawn from a seed so that any failure
@@ -290,7 +291,7 @@ struct IEEEReferenceAttention {
           } else {
             // IEEE maximum: a NaN anywhere makes it NaN.
             let maximum = logits.contains { $0.isNaN } ? .nan : logits.max()!
-            let exponentials = logits.map { Double.exp($0 - maximum) }
+            let exponentials = logits.map { exp($0 - maximum) }
             let sum = exponentials.reduce(0, +)
             for (position, j) in visible.enumerated() {
               let weight = exponentials[position] / sum
@@ -298,7 +299,7 @@ struct IEEEReferenceAttention {
               let valueBase = (kvHead * nk + j) * dv
               for e in 0..<dv { rowOutput[e] += weight * value[valueBase + e] }
             }
-            logSumExp.append(maximum + Double.log(sum))
+            logSumExp.append(maximum + log(sum))
           }
           weights.append(rowWeights)
           output.append(rowOutput)

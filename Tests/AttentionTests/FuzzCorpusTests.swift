@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Attention
+@testable import TensorFiles
 
 /// The libFuzzer seed corpora (`Tests/Fuzz/Corpus`) and the inputs that once crashed a reader
 /// (`Tests/Fuzz/Regressions`), replayed on every `make test`: each file must decode or throw the

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Attention
+@testable import TensorFiles
 
 /// A `.npy` file assembled by hand: magic, version, little-endian header length, header, data.
 private func npyFile(header: String, data: [UInt8] = [], major: UInt8 = 1) -> [UInt8] {

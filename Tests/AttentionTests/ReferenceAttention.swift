@@ -1,3 +1,4 @@
+import Foundation
 import Attention
 
 /// An independent statement of attention's semantics for tests, in Double, written straight from
@@ -18,7 +19,7 @@ enum ReferenceAttention {
       guard let maximum = logits.max(), maximum > -.infinity else {
         return [Double](repeating: 0, count: value[0].count)
       }
-      let weights = logits.map { Double.exp($0 - maximum) }
+      let weights = logits.map { exp($0 - maximum) }
       let total = weights.reduce(0, +)
       var row = [Double](repeating: 0, count: value[0].count)
       for (weight, j) in zip(weights, keys) {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Attention
+@testable import TensorFiles
 
 /// A `.safetensors` file assembled by hand: u64 little-endian header length, header, data.
 private func safetensorsFile(header: String, data: [UInt8] = []) -> [UInt8] {

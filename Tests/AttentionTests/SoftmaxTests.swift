@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Attention
@@ -25,7 +26,7 @@ struct SoftmaxTests {
     let logits = try Tensor<Float>(
       shape: [1, 3], scalars: [magnitude, magnitude - 1, magnitude - 2])
     let p = softmax(logits)
-    let e = [1.0, Double.exp(-1), Double.exp(-2)]
+    let e = [1.0, exp(-1), exp(-2)]
     let total = e.reduce(0, +)
     // At 3e38 the three inputs are the same Float (an ulp there is ~2e31), so all three are equal.
     let expected = magnitude > 1e30 ? [1.0 / 3, 1.0 / 3, 1.0 / 3] : e.map { $0 / total }
@@ -41,7 +42,7 @@ struct SoftmaxTests {
     let v = try Tensor<Float>(shape: [3, 2], scalars: [1, 0, 0, 1, 5, 5])
     let output = try scaledDotProductAttention(query: q, key: k, value: v, backend: backend)
     // Logits 1e4, 9999, −1e4: weights 1/(1+e⁻¹) and e⁻¹/(1+e⁻¹), the third underflows to 0.
-    let w0 = 1 / (1 + Double.exp(-1))
+    let w0 = 1 / (1 + exp(-1.0))
     #expect(abs(Double(output[0, 0]) - w0) < 1e-3)
     #expect(abs(Double(output[0, 1]) - (1 - w0)) < 1e-3)
   }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Attention
+@testable import TensorFiles
 
 /// Fixtures, expected values and helpers shared by the `.npy` and `.safetensors` tests.
 enum TensorFileFixtures {

@@ -43,7 +43,7 @@ enum RowSoftmax {
     }
     let sum = exponentiate(row, count: count, subtracting: maximum)
     scale(row, count: count, by: 1 / sum)
-    return maximum + Scalar.log(sum)
+    return maximum + Scalar.logarithm(sum)
   }
 
   /// The largest of `count` values, `-infinity` if `count` is 0.

@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// The named tensors and string metadata of a `.safetensors` file, read or to be written.
 ///
 /// A `.safetensors` file (the format of Hugging Face model weights) stores several named

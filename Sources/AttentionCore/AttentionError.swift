@@ -31,7 +31,7 @@ public struct AttentionError: Error, Equatable, Sendable, CustomStringConvertibl
   public var description: String { message }
 
   /// A shape-mismatch error naming both shapes.
-  static func mismatch(
+  package static func mismatch(
     _ what: String, _ lhsName: String, _ lhs: [Int], _ rhsName: String, _ rhs: [Int]
   ) -> AttentionError {
     AttentionError(
@@ -43,5 +43,5 @@ public struct AttentionError: Error, Equatable, Sendable, CustomStringConvertibl
 
 extension Array where Element == Int {
   /// `[2, 3, 4]`, the way shapes are printed in messages.
-  package var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
+  @usableFromInline package var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
 }

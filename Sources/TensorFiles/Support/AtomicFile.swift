@@ -1,3 +1,5 @@
+import AttentionCore
+
 #if canImport(Glibc)
   import Glibc
 #endif

@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// A parsed JSON value (RFC 8259), as found in a `.safetensors` header.
 ///
 /// A small parser of our own rather than Foundation's `JSONSerialization`, for three reasons the

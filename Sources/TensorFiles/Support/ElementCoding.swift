@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// The element types tensor files can hold in this library, and their little-endian byte forms.
 ///
 /// Both `.npy` and `.safetensors` store elements as packed little-endian values (`bool` as one

@@ -67,7 +67,7 @@ enum NaiveAttention {
           }
           var sum: Scalar = 0
           for j in 0..<nk where visible[j] {
-            logits[j] = Scalar.exp(logits[j] - maximum)
+            logits[j] = Scalar.exponential(logits[j] - maximum)
             sum += logits[j]
           }
           for j in 0..<nk where visible[j] {
@@ -75,7 +75,7 @@ enum NaiveAttention {
             probabilities?[row * nk + j] = weight
             for d in 0..<dv { output[row * dv + d] += weight * value[(kvBase + j) * dv + d] }
           }
-          logSumExp?[row] = maximum + Scalar.log(sum)
+          logSumExp?[row] = maximum + Scalar.logarithm(sum)
         }
       }
     }

@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// The fixed preamble and dict header of a `.npy` file (NumPy format versions 1.0, 2.0, 3.0).
 ///
 /// Layout (numpy/lib/format.py):

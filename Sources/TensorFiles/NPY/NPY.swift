@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// Reading and writing NumPy `.npy` files.
 ///
 /// A `.npy` file holds one array: a short header (element type, shape, memory order) followed by

@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// An error reading or writing a tensor file (`.npy`, `.safetensors`).
 ///
 /// Every case that concerns a file carries its `path` (`nil` when the bytes did not come from a

@@ -253,7 +253,7 @@ enum FusedAttention {
           continue
         }
         RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i])
-        logSumExp[firstRow + i] = m[i] + Scalar.log(l[i])
+        logSumExp[firstRow + i] = m[i] + Scalar.logarithm(l[i])
       }
     }
 
@@ -360,7 +360,7 @@ enum FusedAttention {
         sum.pointee += blockSum
       } else {
         if old != -Scalar.infinity {
-          let correction = Scalar.exp(old - new)
+          let correction = Scalar.exponential(old - new)
           sum.pointee *= correction
           RowSoftmax.scale(output, count: dv, by: correction)
         }

@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// The byte layout of a `.safetensors` file and its validation, following the reference
 /// implementation (huggingface/safetensors):
 ///

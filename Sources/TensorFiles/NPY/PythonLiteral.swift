@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// A value of the subset of Python literal syntax that `.npy` headers are written in.
 ///
 /// NumPy writes the header as `repr` of a dict and reads it back with `ast.literal_eval`, so a

@@ -1,3 +1,5 @@
+import AttentionCore
+
 /// A tensor whose element type is known only at run time, as when it is read from a file.
 ///
 /// Tensor files (`.npy`, `.safetensors`) say in their header whether they hold `float32`,

@@ -13,7 +13,11 @@ public struct Tensor<Element: TensorElement>: Sendable, Equatable {
   /// The size of each dimension, outermost first.
   public private(set) var shape: [Int]
   /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`.
-  public private(set) var scalars: [Element]
+  @inlinable public var scalars: [Element] { storage }
+
+  /// The elements; a stored property of its own so that the small accessors below can be
+  /// `@inlinable` (kernels in other modules then index without a generic call per element).
+  @usableFromInline var storage: [Element]
 
   /// Creates a tensor from its shape and its elements in row-major order.
   ///
@@ -28,7 +32,7 @@ public struct Tensor<Element: TensorElement>: Sendable, Equatable {
         "shape \(shape.shapeDescription) holds \(count) elements but \(scalars.count) were given")
     }
     self.shape = shape
-    self.scalars = scalars
+    self.storage = scalars
   }
 
   /// Creates a tensor of the given shape with every element equal to `value`.
@@ -38,41 +42,41 @@ public struct Tensor<Element: TensorElement>: Sendable, Equatable {
   public init(shape: [Int], repeating value: Element) throws {
     let count = try Tensor.elementCount(of: shape)
     self.shape = shape
-    self.scalars = Array(repeating: value, count: count)
+    self.storage = Array(repeating: value, count: count)
   }
 
   /// Creates a tensor of zeros (or `false`).
   ///
   /// - Throws: ``AttentionError`` if a dimension is negative or the element count overflows.
   public init(zeros shape: [Int]) throws {
-    try self.init(shape: shape, repeating: .zero)
+    try self.init(shape: shape, repeating: .fillValue)
   }
 
   /// Internal unchecked initialiser for shapes already validated by the caller.
   @usableFromInline
-  init(uncheckedShape shape: [Int], scalars: [Element]) {
+  package init(uncheckedShape shape: [Int], scalars: [Element]) {
     precondition(shape.reduce(1, *) == scalars.count, "internal shape/count mismatch")
     self.shape = shape
-    self.scalars = scalars
+    self.storage = scalars
   }
 
   /// The number of dimensions.
-  public var rank: Int { shape.count }
+  @inlinable public var rank: Int { shape.count }
 
   /// The number of elements, the product of the dimensions.
-  public var count: Int { scalars.count }
+  @inlinable public var count: Int { scalars.count }
 
   /// The element at the given multi-dimensional index.
   ///
   /// - Precondition: one index per dimension, each in range (an out-of-range index is a
   ///   programming error, like an array subscript).
-  public subscript(indices: Int...) -> Element {
-    get { scalars[flatIndex(indices)] }
-    set { scalars[flatIndex(indices)] = newValue }
+  @inlinable public subscript(indices: Int...) -> Element {
+    get { storage[flatIndex(indices)] }
+    set { storage[flatIndex(indices)] = newValue }
   }
 
-  @usableFromInline
-  func flatIndex(_ indices: [Int]) -> Int {
+  @inlinable
+  package func flatIndex(_ indices: [Int]) -> Int {
     precondition(
       indices.count == shape.count,
       "\(indices.count) indices for a tensor of rank \(shape.count)")
@@ -95,21 +99,21 @@ public struct Tensor<Element: TensorElement>: Sendable, Equatable {
   }
 
   /// Calls `body` with a pointer to the contiguous row-major elements.
-  public func withUnsafeBufferPointer<R>(
+  @inlinable public func withUnsafeBufferPointer<R>(
     _ body: (UnsafeBufferPointer<Element>) throws -> R
   ) rethrows -> R {
-    try scalars.withUnsafeBufferPointer(body)
+    try storage.withUnsafeBufferPointer(body)
   }
 
   /// Calls `body` with a mutable pointer to the elements, copying the storage first if shared.
-  public mutating func withUnsafeMutableBufferPointer<R>(
+  @inlinable public mutating func withUnsafeMutableBufferPointer<R>(
     _ body: (inout UnsafeMutableBufferPointer<Element>) throws -> R
   ) rethrows -> R {
-    try scalars.withUnsafeMutableBufferPointer(body)
+    try storage.withUnsafeMutableBufferPointer(body)
   }
 
   /// The product of `shape`, or a thrown error for a negative dimension or an `Int` overflow.
-  static func elementCount(of shape: [Int]) throws -> Int {
+  package static func elementCount(of shape: [Int]) throws -> Int {
     var count = 1
     for dimension in shape {
       guard dimension >= 0 else {
