@@ -43,5 +43,7 @@ public struct AttentionError: Error, Equatable, Sendable, CustomStringConvertibl
 
 extension Array where Element == Int {
   /// `[2, 3, 4]`, the way shapes are printed in messages.
-  @usableFromInline package var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
+  @usableFromInline package var shapeDescription: String {
+    "[" + map(String.init).joined(separator: ", ") + "]"
+  }
 }

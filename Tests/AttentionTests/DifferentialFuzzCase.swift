@@ -1,5 +1,5 @@
-import Foundation
 import Attention
+import Foundation
 
 /// One random attention request of the differential fuzzer, drawn from a seed so that any failure
 /// reproduces from that seed alone.

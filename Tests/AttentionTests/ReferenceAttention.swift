@@ -1,5 +1,5 @@
-import Foundation
 import Attention
+import Foundation
 
 /// An independent statement of attention's semantics for tests, in Double, written straight from
 /// the definition and sharing no code with the library: one head, explicit rules for which keys a
