@@ -10,7 +10,7 @@
 /// The library conforms exactly `Float` and `Double`; conforming other types is not supported.
 /// The elementary functions the kernels need are `package` members below, not protocol
 /// requirements, so `Float` and `Double` gain no public members (see ``TensorElement``).
-public protocol AttentionScalar: TensorElement, BinaryFloatingPoint, SIMDScalar
+public protocol AttentionScalar: TensorElement, BinaryFloatingPoint, SIMDScalar, Codable
 where Self.RawSignificand: FixedWidthInteger {}
 
 extension Float: AttentionScalar {}
