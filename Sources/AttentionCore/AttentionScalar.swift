@@ -35,6 +35,14 @@ extension AttentionScalar {
     return unsafeBitCast(log(unsafeBitCast(x, to: Double.self)), to: Self.self)
   }
 
+  /// The hyperbolic tangent of `x`, from the C library (`tanhf` / `tanh`).
+  @inlinable package static func hyperbolicTangent(_ x: Self) -> Self {
+    if Self.self == Float.self {
+      return unsafeBitCast(tanhf(unsafeBitCast(x, to: Float.self)), to: Self.self)
+    }
+    return unsafeBitCast(tanh(unsafeBitCast(x, to: Double.self)), to: Self.self)
+  }
+
   /// The type's name as NumPy spells it: `float32` or `float64`.
   package static var dtypeName: String { Self.self == Float.self ? "float32" : "float64" }
 }
