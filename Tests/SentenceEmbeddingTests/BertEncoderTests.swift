@@ -150,6 +150,34 @@ import Testing
     }
   }
 
+  @Test(
+    "packed hidden states equal the padded batch's real rows",
+    arguments: [AttentionBackend.blas, .blasMaterialized, .naive])
+  func packedEqualsPadded(backend: AttentionBackend) throws {
+    let encoder = try BertEncoder(
+      configuration: TinyBert.configuration, weights: TinyBert.file(TinyBert.tensors()))
+    let batch = try TokenBatch(
+      sequences: [[2, 5, 6, 7, 8, 3], [2, 9, 3], [2, 3], [2, 4, 4, 4, 3]], paddingID: 0)
+    let padded = try encoder(batch, backend: backend)
+    let packed = try encoder.packedHiddenStates(of: batch, backend: backend)
+    let width = padded.shape[2]
+    #expect(packed.shape == [batch.lengths.reduce(0, +), width])
+    var packedRow = 0
+    for (b, length) in batch.lengths.enumerated() {
+      for n in 0..<length {
+        for i in 0..<width {
+          let (x, y) = (packed[packedRow, i], padded[b, n, i])
+          #expect(abs(x - y) <= 1e-5 * (1 + abs(y)), "sequence \(b) token \(n) feature \(i)")
+        }
+        packedRow += 1
+      }
+    }
+    #expect(packedRow == 16)
+    #expect(throws: SentenceEmbeddingError.self) {
+      try encoder.packedHiddenStates(of: TokenBatch(sequences: [[2, 16, 3]], paddingID: 0))
+    }
+  }
+
   @Test("ids outside the vocabulary, sequences longer than the positions, empty input are refused")
   func badInput() throws {
     let encoder = try BertEncoder(
