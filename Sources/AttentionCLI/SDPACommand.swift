@@ -15,8 +15,9 @@ struct SDPACommand: ParsableCommand {
       are refused rather than converted silently); every output is written in that dtype. \
       float16 inputs are computed in float32 and the results rounded to float16 (to nearest, \
       beyond 65504 to infinity). A bool mask means true = may attend; a float mask (same dtype \
-      as the query) is added to the scaled logits, -inf blocking. The mask broadcasts to [B, Hq, Nq, Nk] from [Nq, Nk], [Hq, Nq, Nk], \
-      [B, 1, Nq, Nk] or any shape with 1s except in Nk.
+      as the query) is added to the scaled logits, -inf blocking. The mask broadcasts to \
+      [B, Hq, Nq, Nk] from [Nq, Nk], [Hq, Nq, Nk], [B, 1, Nq, Nk] or any shape with 1s except \
+      in Nk.
 
       Outputs: --output [.., Hq, Nq, Dv] in the query's rank; --weights-output the attention \
       probabilities [.., Hq, Nq, Nk]; --lse-output the log-sum-exp of each row's logits \
