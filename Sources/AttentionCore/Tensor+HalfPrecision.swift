@@ -52,11 +52,7 @@ extension Tensor where Element == Float16 {
   /// - Returns: a tensor of the same shape.
   /// - Complexity: O(n) for n elements.
   public func converted<Other: AttentionScalar>(to type: Other.Type = Other.self) -> Tensor<Other> {
-    let values: [Other] =
-      Other.self == Float.self
-      ? unsafeBitCast(scalars.map { Float($0) }, to: [Other].self)
-      : scalars.map { Other(Float($0)) }
-    return Tensor<Other>(uncheckedShape: shape, scalars: values)
+    Tensor<Other>(uncheckedShape: shape, scalars: widening(scalars) { widenedFloat16($0) })
   }
 }
 
@@ -70,10 +66,44 @@ extension Tensor where Element == BFloat16 {
   /// - Returns: a tensor of the same shape.
   /// - Complexity: O(n) for n elements.
   public func converted<Other: AttentionScalar>(to type: Other.Type = Other.self) -> Tensor<Other> {
-    let values: [Other] =
-      Other.self == Float.self
-      ? unsafeBitCast(scalars.map(\.floatValue), to: [Other].self)
-      : scalars.map { Other($0.floatValue) }
-    return Tensor<Other>(uncheckedShape: shape, scalars: values)
+    Tensor<Other>(uncheckedShape: shape, scalars: widening(scalars) { $0.floatValue })
   }
+}
+
+/// `source` converted element by element to `Float`, then (exactly) to `Other`, in one pass.
+private func widening<Half, Other: AttentionScalar>(
+  _ source: [Half], _ toFloat: (Half) -> Float
+) -> [Other] {
+  [Other](unsafeUninitializedCapacity: source.count) { buffer, initialized in
+    source.withUnsafeBufferPointer { halves in
+      if Other.self == Float.self {
+        let floats = UnsafeMutableRawBufferPointer(buffer).bindMemory(to: Float.self)
+        for index in halves.indices { floats[index] = toFloat(halves[index]) }
+      } else {
+        for index in halves.indices { buffer[index] = Other(toFloat(halves[index])) }
+      }
+    }
+    initialized = source.count
+  }
+}
+
+/// The `Float` a float16 denotes, exactly, from its bits.
+///
+/// The standard library's `Float(_: Float16)` calls a runtime function on CPUs the default
+/// x86-64 target does not assume have F16C; this shift-and-rebias (after F. Giesen's
+/// `half_to_float`) does the same in a few integer operations, about 2–3× faster, and is checked
+/// against the IEEE 754 definition for all 65,536 patterns in the tests.
+@inline(__always)
+private func widenedFloat16(_ half: Float16) -> Float {
+  let bits = half.bitPattern
+  let magnitude = UInt32(bits & 0x7FFF) << 13  // exponent and fraction in Float's places
+  let exponent = magnitude & 0x0F80_0000
+  var widened = magnitude &+ 0x3800_0000  // rebias the exponent: 127 - 15
+  if exponent == 0x0F80_0000 {
+    widened &+= 0x3800_0000  // infinity or NaN: the exponent becomes all ones
+  } else if exponent == 0 {
+    // Zero or subnormal: make it the normal number 2^-14 · (1 + fraction), subtract 2^-14.
+    widened = (Float(bitPattern: widened &+ 0x0080_0000) - 0x1p-14).bitPattern
+  }
+  return Float(bitPattern: widened | UInt32(bits & 0x8000) << 16)
 }
