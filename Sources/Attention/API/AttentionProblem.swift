@@ -181,7 +181,9 @@ extension AttentionProblem {
         .invalidArgument,
         "window \(name) must be ≥ 0 keys (nil for unbounded), got \(bound)")
     }
-    return bound
+    // Positions are below 2^32 in magnitude (dimensions fit Int32), so a bound beyond 2^40 is
+    // unbounded in effect; clamping it keeps p ± bound from overflowing in every kernel.
+    return Swift.min(bound, 1 << 40)
   }
 
   private static func checkedSoftcap(_ softcap: Scalar?) throws -> Scalar? {
