@@ -89,21 +89,31 @@ let package = Package(
       path: "Tests/Fuzz/AttentionFuzz"
     ),
 
+    // MARK: - Test support
+
+    // What every test target shares: the one `expectClose`, the tolerance table, the float64
+    // reference attention and the seeded test data.
+    .target(
+      name: "AttentionTestSupport",
+      dependencies: ["Attention"],
+      path: "Tests/AttentionTestSupport"
+    ),
+
     // MARK: - Tests
 
     .testTarget(
       name: "AttentionTests",
-      dependencies: ["Attention", "AttentionCore", "TensorFiles"]
+      dependencies: ["Attention", "AttentionCore", "TensorFiles", "AttentionTestSupport"]
     ),
     .testTarget(
       name: "SentenceEmbeddingTests",
-      dependencies: ["SentenceEmbedding", "Attention"]
+      dependencies: ["SentenceEmbedding", "Attention", "AttentionTestSupport"]
     ),
     // End-to-end tests run the built `attention` binary; the dependency on the executable target
     // makes `swift test` build it first. `Attention` is there to compare with direct calls.
     .testTarget(
       name: "AttentionCLITests",
-      dependencies: ["AttentionCLI", "Attention"]
+      dependencies: ["AttentionCLI", "Attention", "AttentionTestSupport"]
     ),
   ],
   swiftLanguageModes: [.v6]

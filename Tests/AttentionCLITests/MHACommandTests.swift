@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -105,15 +106,15 @@ struct MHACommandTests {
     let leading = batched ? [batch] : []
     #expect(a.shape == leading + (testCase.perHead ? [testCase.heads] : []) + [n, nk])
 
-    let reference = MHAReference(
+    let reference = ReferenceMultiHeadAttention(
+      headCount: testCase.heads, keyValueHeadCount: kvHeads, embedDimension: e,
       inProjectionWeight: stateDict["in_proj_weight"]!.values,
       inProjectionBias: stateDict["in_proj_bias"]?.values,
       outProjectionWeight: stateDict["out_proj.weight"]!.values,
-      outProjectionBias: stateDict["out_proj.bias"]?.values,
-      embed: e, heads: testCase.heads, keyValueHeads: kvHeads)
+      outProjectionBias: stateDict["out_proj.bias"]?.values)
     let expected = reference(
-      query: x.values, key: keys.values, value: values.values, batch: batch, queries: n,
-      keys: nk
+      query: x.values, key: keys.values, value: values.values, batch: batch, queryCount: n,
+      keyCount: nk
     ) { b, _, i, j in
       if let lengths = testCase.keyPaddingLengths, j >= lengths[b] { return false }
       switch testCase.causal {
@@ -127,9 +128,10 @@ struct MHACommandTests {
     let expectedWeights =
       testCase.perHead
       ? expected.weights
-      : averagedOverHeads(expected.weights, batch: batch, heads: testCase.heads, plane: n * nk)
-    // float32: products of unit-scale data over E ≤ 12 terms, rounded in Float.
-    let tolerance = testCase.dtype == .float32 ? 2e-5 : 1e-12
+      : ReferenceMultiHeadAttention.averagedOverHeads(
+        expected.weights, batch: batch, heads: testCase.heads, plane: n * nk)
+    let tolerance =
+      testCase.dtype == .float32 ? Tolerance.floatVersusDouble : Tolerance.doubleVersusDouble
     expectClose(y.values, expected.output, tolerance: tolerance, "output")
     expectClose(a.values, expectedWeights, tolerance: tolerance, "weights")
   }
@@ -154,6 +156,8 @@ struct MHACommandTests {
     ])
     try #require(result.status == 0, "\(result)")
     let expected = try layer(x.tensor(Float.self), causal: .topLeft)
-    expectClose(try scratch.read("y.npy").values, expected.scalars, tolerance: 1e-6, "output")
+    expectClose(
+      try scratch.read("y.npy").values, expected.scalars, tolerance: Tolerance.floatSameComputation,
+      "output")
   }
 }

@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -112,7 +113,8 @@ struct SDPACommandTests {
       causal: testCase.causal, scale: testCase.scale.map { S($0) }, backend: testCase.backend,
       returning: [.probabilities, .logSumExp])
     // The binary runs the same code on the same values: only the thread split can differ.
-    let tolerance = S.self == Float.self ? 1e-6 : 1e-13
+    let tolerance =
+      S.self == Float.self ? Tolerance.floatSameComputation : Tolerance.doubleSameComputation
     expectClose(output.values, expected.output.scalars, tolerance: tolerance, "output")
     expectClose(
       weights.values, expected.probabilities!.scalars, tolerance: tolerance, "weights")

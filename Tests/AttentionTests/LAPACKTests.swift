@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
@@ -28,6 +29,6 @@ struct LAPACKTests {
     }
     let (qf, _) = try LAPACK.qrDecomposition(
       a.converted(to: Float.self).scalars, rows: rows, columns: columns)
-    for (x, y) in zip(qf, q) { #expect(abs(Double(x) - y) <= 1e-5) }
+    expectClose(qf, q, tolerance: Tolerance.floatVersusDouble, "Float Q against Double Q")
   }
 }

@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
@@ -153,7 +154,7 @@ struct PositionalEncodingTests {
     // Without positions: f(P·x) = P·f(x).
     let plain = try attention(x)
     let plainOfPermuted = try attention(permuted(x))
-    expectClose(plainOfPermuted, permuted(plain), tolerance: 1e-12)
+    expectClose(plainOfPermuted, permuted(plain), tolerance: Tolerance.doubleVersusDouble)
 
     // With positions added after permuting, the outputs are no longer a permutation.
     let positions = try SinusoidalPositionalEncoding<Double>(dimension: e)

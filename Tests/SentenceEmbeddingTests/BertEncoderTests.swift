@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -20,9 +21,8 @@ import Testing
     for (row, sentence) in sentences.enumerated() {
       let ids = model.tokenizer.encode(sentence)
       let expected = TinyBert.referenceEmbedding(ids: ids, tensors: tensors)
-      let actual = embeddings.scalars[(row * 8)..<((row + 1) * 8)].map(Double.init)
-      let worst = zip(actual, expected).map { abs($0 - $1) }.max()!
-      #expect(worst < 1e-5, "\(sentence): \(actual) vs \(expected)")
+      let actual = embeddings.scalars[(row * 8)..<((row + 1) * 8)]
+      expectClose(actual, expected, tolerance: Tolerance.floatVersusDouble, sentence)
     }
   }
 
