@@ -56,6 +56,7 @@ let package = Package(
 
     // MARK: - Models built on the engine
 
+    // Sentence embeddings with a BERT encoder (all-MiniLM-L6-v2).
     .target(
       name: "SentenceEmbedding",
       dependencies: ["Attention"],
@@ -64,22 +65,28 @@ let package = Package(
 
     // MARK: - Executables
 
+    // The `attention` command: sdpa, mha, embed, demo, info.
     .executableTarget(
       name: "AttentionCLI",
       dependencies: [
         "Attention",
         "SentenceEmbedding",
+        "CommandLineSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-
+    // `attention-bench`: throughput against the sgemm peak, a Markdown table and an SVG chart.
     .executableTarget(
       name: "AttentionBenchmark",
       dependencies: [
         "Attention",
+        "CommandLineSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // What only the two executables share: locale-independent number formatting, column
+    // padding, XML escaping for their SVG output.
+    .target(name: "CommandLineSupport"),
 
     // MARK: - Fuzz targets (libFuzzer entry points; `make fuzz` builds them with sanitizers)
 
@@ -110,10 +117,11 @@ let package = Package(
       dependencies: ["SentenceEmbedding", "Attention", "AttentionTestSupport"]
     ),
     // End-to-end tests run the built `attention` binary; the dependency on the executable target
-    // makes `swift test` build it first. `Attention` is there to compare with direct calls.
+    // makes `swift test` build it first. `Attention` is there to compare with direct calls,
+    // `CommandLineSupport` to test the executables' shared formatting.
     .testTarget(
       name: "AttentionCLITests",
-      dependencies: ["AttentionCLI", "Attention", "AttentionTestSupport"]
+      dependencies: ["AttentionCLI", "Attention", "CommandLineSupport", "AttentionTestSupport"]
     ),
   ],
   swiftLanguageModes: [.v6]
