@@ -281,17 +281,18 @@ struct AttentionSemanticsTests {
     }
     // Rows sum to 1 and P·V is the output, computed here without the library.
     let p = naive.probabilities!
+    var product = naive.output
     for b in 0..<2 {
       for h in 0..<2 {
         for i in 0..<4 {
           let row = (0..<6).map { p[b, h, i, $0] }
           #expect(abs(row.reduce(0, +) - 1) < 1e-12)
           for e in 0..<2 {
-            let value = (0..<6).map { row[$0] * v[b, h, $0, e] }.reduce(0, +)
-            #expect(abs(value - naive.output[b, h, i, e]) < 1e-12)
+            product[b, h, i, e] = (0..<6).map { row[$0] * v[b, h, $0, e] }.reduce(0, +)
           }
         }
       }
     }
+    expectClose(naive.output, product, tolerance: Tolerance.doubleVersusDouble, "P·V")
   }
 }

@@ -284,13 +284,10 @@ struct MultiHeadAttentionTests {
     // W_K is [8, 16], wide: its rows are orthonormal.
     let w = orthogonal.keyProjection.weight
     #expect(w.shape == [8, 16])
-    for i in 0..<8 {
-      for j in 0..<8 {
-        var dot = 0.0
-        for c in 0..<16 { dot += w[i, c] * w[j, c] }
-        #expect(abs(dot - (i == j ? 1 : 0)) <= 1e-12)
-      }
-    }
+    expectClose(
+      WeightInitializationTests.rowGram(w.scalars, rows: 8, columns: 16),
+      WeightInitializationTests.scaledIdentity(size: 8, gain: 1),
+      tolerance: Tolerance.doubleVersusDouble, "W_K·W_Kᵀ")
   }
 
   @Test("Errors: E not divisible by H, H not a multiple of Hkv, wrong projection shapes")
