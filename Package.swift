@@ -90,6 +90,7 @@ let package = Package(
 
     // MARK: - Fuzz targets (libFuzzer entry points; `make fuzz` builds them with sanitizers)
 
+    // One binary, the reader or loader chosen by ATTENTION_FUZZ_TARGET.
     .executableTarget(
       name: "AttentionFuzz",
       dependencies: ["Attention", "SentenceEmbedding"],
@@ -108,10 +109,13 @@ let package = Package(
 
     // MARK: - Tests
 
+    // The engine against the reference and itself, the file formats, the platform reports.
     .testTarget(
       name: "AttentionTests",
       dependencies: ["Attention", "AttentionCore", "TensorFiles", "AttentionTestSupport"]
     ),
+    // The BERT pieces, a tiny random BERT, and all-MiniLM-L6-v2 against transformers (skipped
+    // without the model, except under CI=true).
     .testTarget(
       name: "SentenceEmbeddingTests",
       dependencies: ["SentenceEmbedding", "Attention", "AttentionTestSupport"]
