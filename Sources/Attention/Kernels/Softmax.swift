@@ -31,17 +31,21 @@ enum RowSoftmax {
   /// Replaces `count` logits with their softmax in place and returns the row's log-sum-exp.
   ///
   /// `-infinity` entries (masked keys) become 0. If every entry is `-infinity` the row becomes
-  /// zeros and the result is `-infinity`. A NaN anywhere makes the whole row NaN.
+  /// zeros and the result is `-infinity`. A NaN anywhere makes the whole row NaN. A `sink` logit
+  /// joins the denominator only (its weight is not written): the row then sums to less than 1,
+  /// and the result is `log(e^sink + Σ e^x)`.
   @inline(__always)
   static func normalize<Scalar: AttentionScalar>(
-    _ row: UnsafeMutablePointer<Scalar>, count: Int
+    _ row: UnsafeMutablePointer<Scalar>, count: Int, sink: Scalar? = nil
   ) -> Scalar {
-    let maximum = maximum(row, count: count)
+    var maximum = maximum(row, count: count)
+    if let sink, !maximum.isNaN, sink > maximum { maximum = sink }
     guard maximum != -Scalar.infinity else {
       row.update(repeating: 0, count: count)
       return -Scalar.infinity
     }
-    let sum = exponentiate(row, count: count, subtracting: maximum)
+    var sum = exponentiate(row, count: count, subtracting: maximum)
+    if let sink { sum += Scalar.exponential(sink - maximum) }
     scale(row, count: count, by: 1 / sum)
     return maximum + Scalar.logarithm(sum)
   }
