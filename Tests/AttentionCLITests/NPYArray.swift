@@ -29,9 +29,12 @@ struct NPYArray: Equatable {
     _ dtype: DType, shape: [Int], seed: UInt64, scale: Double = 1
   ) -> NPYArray {
     var data = TestData(seed: seed)
-    var values = data.normal([shape.reduce(1, *)], as: Double.self, standardDeviation: scale)
-      .scalars
-    if dtype == .float32 { values = values.map { Double(Float($0)) } }
+    var values: [Double] = []
+    for normal in data.normal([shape.reduce(1, *)], as: Double.self).scalars {
+      var value = scale * normal
+      if dtype == .float32 { value = Double(Float(value)) }
+      values.append(value)
+    }
     return NPYArray(dtype, shape: shape, values: values)
   }
 

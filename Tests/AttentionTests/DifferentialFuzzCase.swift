@@ -8,7 +8,8 @@ import Foundation
 /// with a handful of keys and the reverse, `Dv ≠ Dk`, batches, grouped-query head ratios, every
 /// mask kind in every broadcast shape, both causal alignments, key lengths including 0, tiny and
 /// large scales, logits of magnitude ~1e4, fully masked rows, and NaN/±infinity planted in rows of
-/// Q, K, V and the additive mask, both where the query sees them and where it must not.
+/// Q, K, V and the additive mask, both where the query sees them and where it must not; then
+/// windows, packed sequences, softcaps, ALiBi slopes and sinks on top.
 struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
   let seed: UInt64
   var query: Tensor<Scalar>
@@ -19,6 +20,11 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
   var keyLengths: [Int]?
   var scale: Scalar?
   var extras: AttentionOutputs = []
+  var window: AttentionWindow?
+  var packedSequences: PackedSequences?
+  var softcap: Scalar?
+  var alibiSlopes: [Scalar]?
+  var sinks: [Scalar]?
   /// What was planted where, for the failure message.
   var plantings: [String] = []
   var maskDescription = "none"
@@ -32,6 +38,17 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
     if let keyLengths { parts.append("keyLengths \(keyLengths)") }
     parts.append("scale \(scale.map { "\($0)" } ?? "default")")
     if !extras.isEmpty { parts.append("extras \(extras.rawValue)") }
+    if let window {
+      parts.append(
+        "window \(window.keysBefore.map(String.init) ?? "nil")…\(window.keysAfter.map(String.init) ?? "nil")"
+      )
+    }
+    if let packedSequences {
+      parts.append("packed \(packedSequences.queryLengths) × \(packedSequences.keyLengths)")
+    }
+    if let softcap { parts.append("softcap \(softcap)") }
+    if let alibiSlopes { parts.append("ALiBi \(alibiSlopes)") }
+    if let sinks { parts.append("sinks \(sinks)") }
     if !plantings.isEmpty { parts.append("planted \(plantings.joined(separator: ", "))") }
     return parts.joined(separator: "; ")
   }
@@ -167,6 +184,37 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
           plantings.append(Self.plant(poison, in: &bias, false, "mask", &random))
           mask = .additive(bias)
         }
+      }
+    }
+
+    // The position rules and logit modifications, drawn last so that the draws above stay
+    // those of earlier versions of the fuzzer.
+    if batches == 1, keyLengths == nil, chance(0.2) {
+      // Up to 4 sequences, each with at least one query and one key.
+      let count = Int.random(in: 1...min(4, nq, nk), using: &random)
+      func lengths(summingTo total: Int) -> [Int] {
+        var cuts = Set<Int>()
+        while cuts.count < count - 1 { cuts.insert(Int.random(in: 1..<total, using: &random)) }
+        let bounds = [0] + cuts.sorted() + [total]
+        return (0..<count).map { bounds[$0 + 1] - bounds[$0] }
+      }
+      packedSequences = PackedSequences(
+        queryLengths: lengths(summingTo: nq), keyLengths: lengths(summingTo: nk))
+    }
+    if chance(0.25) {
+      // Bounds below every sequence's key count: a bound of at least the key count is not
+      // applied by the fast paths' key bands even where the aligned position lies outside the
+      // keys (a known issue, WindowAndLogitRulesTests.windowBoundOfKeyCountOrMore).
+      let keys = packedSequences?.keyLengths.min() ?? nk
+      window = AttentionWindow(
+        keysBefore: chance(0.7) ? Int.random(in: 0..<keys, using: &random) : nil,
+        keysAfter: chance(0.6) ? Int.random(in: 0..<keys, using: &random) : nil)
+    }
+    if chance(0.2) { softcap = Scalar(pick([0.5, 5.0, 30.0])) }
+    if chance(0.2) { alibiSlopes = (0..<heads).map { _ in Scalar(pick([0, 0.0625, 0.5, 2])) } }
+    if chance(0.2) {
+      sinks = (0..<heads).map { _ in
+        chance(0.2) ? -.infinity : Scalar(Double.random(in: -3...3, using: &random))
       }
     }
   }

@@ -88,14 +88,18 @@ struct DifferentialFuzzTests {
   static func check<Scalar: AttentionScalar>(_ fuzzCase: DifferentialFuzzCase<Scalar>) -> [String] {
     let reference = ReferenceAttention(
       query: fuzzCase.query, key: fuzzCase.key, value: fuzzCase.value, mask: fuzzCase.mask,
-      causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale)
+      causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, window: fuzzCase.window,
+      packedSequences: fuzzCase.packedSequences, scale: fuzzCase.scale, softcap: fuzzCase.softcap,
+      alibiSlopes: fuzzCase.alibiSlopes, sinks: fuzzCase.sinks)
     var problems: [String] = []
     var results: [(AttentionBackend, AttentionResult<Scalar>)] = []
     for backend in AttentionBackend.allCases {
       do {
         let result = try scaledDotProductAttention(
           query: fuzzCase.query, key: fuzzCase.key, value: fuzzCase.value, mask: fuzzCase.mask,
-          causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale,
+          causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, window: fuzzCase.window,
+          packedSequences: fuzzCase.packedSequences, scale: fuzzCase.scale,
+          softcap: fuzzCase.softcap, alibiSlopes: fuzzCase.alibiSlopes, sinks: fuzzCase.sinks,
           backend: backend, returning: fuzzCase.extras)
         results.append((backend, result))
       } catch {
@@ -148,7 +152,9 @@ struct DifferentialFuzzTests {
     guard
       let problem = try? AttentionProblem(
         query: fuzzCase.query, key: fuzzCase.key, value: fuzzCase.value, mask: fuzzCase.mask,
-        causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale)
+        causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale,
+        window: fuzzCase.window, packedSequences: fuzzCase.packedSequences,
+        softcap: fuzzCase.softcap, alibiSlopes: fuzzCase.alibiSlopes, sinks: fuzzCase.sinks)
     else { return nil }
     var random = SplitMix64(seed: fuzzCase.seed ^ 0xF05E_D71E)
     var blocking = FusedAttention.Blocking(
