@@ -17,7 +17,12 @@ struct MHACommand: ParsableCommand {
       in_proj_weight [E + 2·Hkv·E/H, E] (or q_proj_weight, k_proj_weight, v_proj_weight when \
       kdim or vdim differ from E), optional in_proj_bias, out_proj.weight [E, E], optional \
       out_proj.bias. Save it with safetensors.torch.save_file(module.state_dict(), "w.safetensors"). \
-      The weights are converted to the input's dtype; --key and --value must have that dtype.
+      Weights may be F16, BF16, F32 or F64, in any mix; they are converted to the type the input \
+      is computed in (exactly, except F64 weights for a float32 or float16 input).
+
+      Dtypes: --input is float16, float32 or float64; --key, --value and a float --mask must have \
+      its dtype, and the outputs are written in it. float16 inputs are computed in float32 and \
+      the results rounded to float16.
 
       --kv-heads G gives grouped-query attention: the key and value projections produce G heads \
       (in_proj_weight then has E + 2·G·E/H rows) and query head h reads key/value head \
@@ -30,7 +35,9 @@ struct MHACommand: ParsableCommand {
 
       --weights-output writes the attention weights averaged over heads, [B, N, Nk] (PyTorch's \
       default need_weights output), or every head's, [B, H, N, Nk], with --per-head-weights; \
-      the leading B is dropped for an unbatched input.
+      the leading B is dropped for an unbatched input. An output of - goes to standard output \
+      (nothing else is printed there). A regular output file is replaced atomically, through a \
+      symbolic link (which stays a link); a FIFO or device is written into.
       """
   )
 
@@ -71,7 +78,8 @@ struct MHACommand: ParsableCommand {
   @Option(help: "Implementation of the attention step; all agree within rounding.")
   var backend: AttentionBackend = .blas
 
-  @Option(help: ArgumentHelp("Where to write the output.", valueName: "y.npy"))
+  @Option(
+    help: ArgumentHelp("Where to write the output (- for standard output).", valueName: "y.npy"))
   var output: String
 
   @Option(help: ArgumentHelp("Also write the attention weights.", valueName: "a.npy"))
@@ -117,16 +125,20 @@ struct MHACommand: ParsableCommand {
   }
 
   func run() throws {
-    switch try TensorFiles.read(inputFile) {
-    case .float32(let x): try compute(input: x)
-    case .float64(let x): try compute(input: x)
-    case .bool:
-      throw CommandLineError("\(inputFile) has dtype bool; the input must be float32 or float64")
+    let input = try TensorFiles.read(inputFile)
+    switch input {
+    case .float32(let x): try compute(input: x, dtype: .float32)
+    case .float64(let x): try compute(input: x, dtype: .float64)
+    case .float16(let x): try compute(input: x.converted(to: Float.self), dtype: .float16)
+    default: throw TensorFiles.notFloatingPoint(input, file: inputFile, role: "the input")
     }
   }
 
-  /// Loads the layer and the other inputs in the input's dtype, runs it, and writes the outputs.
-  private func compute<Scalar: AttentionScalar>(input x: Tensor<Scalar>) throws {
+  /// Loads the layer (weights converted to the compute type) and the other inputs (which must
+  /// have the input's file dtype), runs it, and writes the outputs in the file dtype.
+  private func compute<Scalar: AttentionScalar>(input x: Tensor<Scalar>, dtype: FileDType)
+    throws
+  {
     let stateDict = try TensorFiles.stateDict(weightsFile, Scalar.self)
     // E is out_proj.weight's size; say so in terms of the options before the layer's own check.
     if let outWeight = stateDict["out_proj.weight"], outWeight.rank == 2,
@@ -141,12 +153,14 @@ struct MHACommand: ParsableCommand {
     var k: Tensor<Scalar>?
     var v: Tensor<Scalar>?
     if let keyFile, let valueFile {
-      k = try TensorFiles.floating(TensorFiles.read(keyFile), Scalar.self, file: keyFile)
-      v = try TensorFiles.floating(TensorFiles.read(valueFile), Scalar.self, file: valueFile)
+      k = try TensorFiles.floating(
+        TensorFiles.read(keyFile), Scalar.self, dtype: dtype, file: keyFile)
+      v = try TensorFiles.floating(
+        TensorFiles.read(valueFile), Scalar.self, dtype: dtype, file: valueFile)
     }
     try checkKeyPaddingLengths(input: x, key: k)
     var attentionMask = AttentionMask<Scalar>.none
-    if let maskFile { attentionMask = try TensorFiles.mask(maskFile, Scalar.self) }
+    if let maskFile { attentionMask = try TensorFiles.mask(maskFile, Scalar.self, dtype: dtype) }
     if checkFinite {
       try FiniteCheck.check(x, file: inputFile)
       if let k, let keyFile { try FiniteCheck.check(k, file: keyFile) }
@@ -164,14 +178,14 @@ struct MHACommand: ParsableCommand {
       let result = try layer(
         x, key: k, value: v, mask: attentionMask, causal: causal, keyLengths: keyPaddingLengths,
         backend: backend, returningWeights: perHeadWeights ? .perHead : .averagedOverHeads)
-      try TensorFiles.write(AnyTensor(result.output), to: outputFile)
+      try TensorFiles.write(dtype.storing(result.output), to: outputFile)
       try TensorFiles.write(
-        AnyTensor(result.weights), to: FileArgument(weightsOutput, option: "--weights-output"))
+        dtype.storing(result.weights), to: FileArgument(weightsOutput, option: "--weights-output"))
     } else {
       let result = try layer(
         x, key: k, value: v, mask: attentionMask, causal: causal, keyLengths: keyPaddingLengths,
         backend: backend)
-      try TensorFiles.write(AnyTensor(result), to: outputFile)
+      try TensorFiles.write(dtype.storing(result), to: outputFile)
     }
   }
 }

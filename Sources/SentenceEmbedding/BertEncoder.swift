@@ -121,4 +121,27 @@ public struct BertEncoder: Sendable {
     }
     return hidden
   }
+
+  /// The last hidden state of a batch's real tokens, packed end to end: `[T, H]` with
+  /// `T = Σ lengths`, sequence after sequence.
+  ///
+  /// The same numbers as the padded ``callAsFunction(_:backend:)`` on the real rows (within
+  /// rounding), without computing any padding: every projection, the feed-forward blocks and
+  /// attention (``PackedSequences``) run on the `T` real tokens only.
+  ///
+  /// - Parameters:
+  ///   - batch: the token ids (its padding is ignored).
+  ///   - backend: the attention kernel every layer runs.
+  /// - Throws: ``SentenceEmbeddingError`` for an id outside the vocabulary or a sequence longer
+  ///   than the learned positions.
+  /// - Complexity: O(L · (T·H·(4·H + 2·I) + Σ n_b²·H)) for L layers.
+  public func packedHiddenStates(of batch: TokenBatch, backend: AttentionBackend = .blas) throws
+    -> Tensor<Float>
+  {
+    var hidden = try embeddings.packed(batch)
+    for layer in layers {
+      hidden = try layer(packed: hidden, sequenceLengths: batch.lengths, backend: backend)
+    }
+    return hidden
+  }
 }

@@ -37,7 +37,31 @@ public struct BertLayer: Sendable {
   public func callAsFunction(
     _ hidden: Tensor<Float>, keyLengths: [Int], backend: AttentionBackend = .blas
   ) throws -> Tensor<Float> {
-    let attended = try attention(hidden, keyLengths: keyLengths, backend: backend)
+    try feedForward(try attention(hidden, keyLengths: keyLengths, backend: backend), hidden)
+  }
+
+  /// Runs the layer on sequences packed end to end without padding.
+  ///
+  /// - Parameters:
+  ///   - hidden: the hidden states of every real token, `[T, H]`, sequence after sequence.
+  ///   - sequenceLengths: the tokens of each sequence, summing to `T`; each attends only to its
+  ///     own tokens.
+  ///   - backend: which attention kernel runs.
+  /// - Returns: the layer's output `[T, H]`.
+  /// - Throws: ``AttentionError`` when `hidden` is not `[T, H]` or the lengths do not sum to `T`.
+  /// - Complexity: O(T·H·(4·H + 2·I) + Σ n_s²·H) time: no padding token in any product.
+  public func callAsFunction(
+    packed hidden: Tensor<Float>, sequenceLengths: [Int], backend: AttentionBackend = .blas
+  ) throws -> Tensor<Float> {
+    let attended = try attention(
+      hidden, packedSequences: PackedSequences(lengths: sequenceLengths), backend: backend)
+    return try feedForward(attended, hidden)
+  }
+
+  /// Everything after attention: residual and norm, the GELU block, residual and norm.
+  private func feedForward(_ attended: Tensor<Float>, _ hidden: Tensor<Float>) throws
+    -> Tensor<Float>
+  {
     let normalised = attentionNorm(attended, adding: hidden)
     var widened = try intermediate(normalised)
     GELU.apply(to: &widened)

@@ -17,6 +17,15 @@ package struct TestData {
       shape: shape, standardDeviation: standardDeviation, using: &generator)
   }
 
+  /// Seeded integers spread over the type's whole range.
+  package mutating func integers<I: FixedWidthInteger & TensorElement>(
+    _ shape: [Int], as _: I.Type = I.self
+  ) -> Tensor<I> {
+    let count = shape.reduce(1, *)
+    let values = (0..<count).map { _ in I(truncatingIfNeeded: generator.next()) }
+    return try! Tensor(shape: shape, scalars: values)
+  }
+
   /// Independent booleans, each `true` with the given probability.
   package mutating func bools(_ shape: [Int], probability: Double = 0.7) -> Tensor<Bool> {
     let count = shape.reduce(1, *)

@@ -204,7 +204,7 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
     if chance(0.25) {
       // Bounds below every sequence's key count: a bound of at least the key count is not
       // applied by the fast paths' key bands even where the aligned position lies outside the
-      // keys (a known issue, WindowAndLogitRulesTests.windowBoundOfKeyCountOrMore).
+      // keys (a known issue, AttentionVariantsTests.windowBoundOfKeyCountOrMore).
       let keys = packedSequences?.keyLengths.min() ?? nk
       window = AttentionWindow(
         keysBefore: chance(0.7) ? Int.random(in: 0..<keys, using: &random) : nil,

@@ -362,3 +362,34 @@ struct MultiHeadAttentionTests {
     #expect(try attention(query, key: key, value: value).shape == [2, 4, 8])
   }
 }
+
+@Suite("Multi-head attention with attention variants")
+struct MultiHeadAttentionVariantsTests {
+  @Test("Packed sequences equal one call per sequence, with causal, window, softcap, ALiBi, sinks")
+  func packedEqualsSeparateCalls() throws {
+    var rng = SplitMix64(seed: 77)
+    let mha = try MultiHeadAttention<Double>(
+      embedDimension: 8, headCount: 4, keyValueHeadCount: 2, using: &rng)
+    var data = TestData(seed: 78)
+    let lengths = [3, 1, 6]
+    let x: Tensor<Double> = data.normal([10, 8])
+    let slopes = [0.5, 0.25, 0.125, 0.0625]
+    let sinks = [0.0, 1, -1, 2]
+    let packed = try mha(
+      x, causal: .bottomRight, window: .sliding(3),
+      packedSequences: PackedSequences(lengths: lengths), softcap: 4, alibiSlopes: slopes,
+      sinks: sinks)
+    var start = 0
+    for length in lengths {
+      let rows = try Tensor(
+        shape: [length, 8], scalars: Array(x.scalars[(start * 8)..<((start + length) * 8)]))
+      let alone = try mha(
+        rows, causal: .bottomRight, window: .sliding(3), softcap: 4, alibiSlopes: slopes,
+        sinks: sinks)
+      let part = try Tensor(
+        shape: [length, 8], scalars: Array(packed.scalars[(start * 8)..<((start + length) * 8)]))
+      expectClose(part, alone, tolerance: Tolerance.doubleVersusDouble, "sequence at \(start)")
+      start += length
+    }
+  }
+}

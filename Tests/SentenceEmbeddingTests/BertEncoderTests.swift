@@ -150,6 +150,25 @@ import Testing
     }
   }
 
+  @Test(
+    "packed hidden states equal the padded batch's real rows",
+    arguments: [AttentionBackend.blas, .blasMaterialized, .naive])
+  func packedEqualsPadded(backend: AttentionBackend) throws {
+    let encoder = try BertEncoder(
+      configuration: TinyBert.configuration, weights: TinyBert.file(TinyBert.tensors()))
+    let batch = try TokenBatch(
+      sequences: [[2, 5, 6, 7, 8, 3], [2, 9, 3], [2, 3], [2, 4, 4, 4, 3]], paddingID: 0)
+    let padded = try encoder(batch, backend: backend)
+    let packed = try encoder.packedHiddenStates(of: batch, backend: backend)
+    #expect(packed.shape == [16, padded.shape[2]])
+    expectClose(
+      packed.scalars, MiniLMFixtures.realRows(padded, lengths: batch.lengths),
+      tolerance: Tolerance.floatVersusFloat, "packed against the padded batch's real rows")
+    #expect(throws: SentenceEmbeddingError.self) {
+      try encoder.packedHiddenStates(of: TokenBatch(sequences: [[2, 16, 3]], paddingID: 0))
+    }
+  }
+
   @Test("ids outside the vocabulary, sequences longer than the positions, empty input are refused")
   func badInput() throws {
     let encoder = try BertEncoder(

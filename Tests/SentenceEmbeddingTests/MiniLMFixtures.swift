@@ -103,6 +103,14 @@ extension MiniLMFixtures {
   /// The shared model, or the error that kept it from loading (which fails the calling test).
   static func model() throws -> SentenceEmbedder { try loadedModel.get() }
 
+  /// The real (non-padding) rows of a `[B, N, H]` batch with these sequence lengths, in order.
+  static func realRows(_ tensor: Tensor<Float>, lengths: [Int]) -> [Float] {
+    let (tokenCount, width) = (tensor.shape[1], tensor.shape[2])
+    return lengths.enumerated().flatMap { batch, length in
+      tensor.scalars[(batch * tokenCount * width)..<((batch * tokenCount + length) * width)]
+    }
+  }
+
   /// A float32 fixture tensor, `Tests/Fixtures/MiniLM/<name>.npy`.
   static func tensor(_ name: String) throws -> Tensor<Float> {
     try NPY.read(from: folder.appending(path: "\(name).npy").path).floatingPoint(as: Float.self)

@@ -9,14 +9,6 @@ import Testing
 /// `Tests/Fixtures/MiniLM/make_fixtures.py`). Skipped without the model, except in CI.
 @Suite(MiniLMFixtures.requiresModel)
 struct MiniLMReferenceTests {
-  /// The real (non-padding) rows of a `[B, N, H]` tensor, in order.
-  static func realRows(_ tensor: Tensor<Float>, lengths: [Int]) -> [Float] {
-    let (tokenCount, width) = (tensor.shape[1], tensor.shape[2])
-    return lengths.enumerated().flatMap { batch, length in
-      tensor.scalars[(batch * tokenCount * width)..<((batch * tokenCount + length) * width)]
-    }
-  }
-
   /// Expects the real rows of `actual` to match `expected`'s under the suite's comparison rule,
   /// and prints the largest scaled difference.
   static func expectRealRowsClose(
@@ -25,7 +17,8 @@ struct MiniLMReferenceTests {
   ) {
     #expect(actual.shape == expected.shape, "\(label)", sourceLocation: sourceLocation)
     let difference = expectClose(
-      realRows(actual, lengths: lengths), realRows(expected, lengths: lengths),
+      MiniLMFixtures.realRows(actual, lengths: lengths),
+      MiniLMFixtures.realRows(expected, lengths: lengths),
       tolerance: Tolerance.pyTorchFloat, label, sourceLocation: sourceLocation)
     print("\(label): largest scaled difference \(difference)")
   }

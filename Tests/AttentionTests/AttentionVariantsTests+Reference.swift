@@ -3,12 +3,12 @@ import Testing
 
 @testable import Attention
 
-/// Sliding windows, packed sequences, softcap, ALiBi and sinks on every backend, against
-/// ``ReferenceAttention`` with each test's own statement of the rule.
-@Suite("Windows, packed sequences, softcap, ALiBi and sinks on every backend")
-struct WindowAndLogitRulesTests {
+/// The variants once more, each against ``ReferenceAttention`` with the test's own statement of
+/// the rule (the suite's other tests compare with equivalent library computations), and all at
+/// once against the reference's own reading of the request.
+extension AttentionVariantsTests {
   /// Expects the output and the log-sum-exp of `result` to be the reference's.
-  func expectReference(
+  func expectReferenceResult(
     _ result: AttentionResult<Float>, _ reference: ReferenceAttention, _ label: String,
     sourceLocation: SourceLocation = #_sourceLocation
   ) {
@@ -25,7 +25,7 @@ struct WindowAndLogitRulesTests {
   @Test(
     "A window keeps keys p − before … p + after of each query's aligned position p",
     arguments: allBackends)
-  func windows(backend: AttentionBackend) throws {
+  func windowsAgainstReference(backend: AttentionBackend) throws {
     var data = TestData(seed: 40)
     let (nq, nk) = (7, 11)
     let q: Tensor<Float> = data.normal([2, 2, nq, 4])
@@ -35,7 +35,7 @@ struct WindowAndLogitRulesTests {
     let sliding = try scaledDotProductAttention(
       query: q, key: k, value: v, causal: .bottomRight, window: .sliding(3), backend: backend,
       returning: .logSumExp)
-    expectReference(
+    expectReferenceResult(
       sliding,
       ReferenceAttention(
         query: q.converted(), key: k.converted(), value: v.converted(),
@@ -48,7 +48,7 @@ struct WindowAndLogitRulesTests {
     let band = try scaledDotProductAttention(
       query: q, key: k, value: v, window: AttentionWindow(keysBefore: 1, keysAfter: 2),
       backend: backend, returning: .logSumExp)
-    expectReference(
+    expectReferenceResult(
       band,
       ReferenceAttention(
         query: q.converted(), key: k.converted(), value: v.converted(),
@@ -61,7 +61,7 @@ struct WindowAndLogitRulesTests {
       query: q, key: k, value: v, causal: .topLeft,
       window: AttentionWindow(
         keysBefore: 2, keysAfter: nil), backend: backend, returning: .logSumExp)
-    expectReference(
+    expectReferenceResult(
       topLeft,
       ReferenceAttention(
         query: q.converted(), key: k.converted(), value: v.converted(),
@@ -72,7 +72,7 @@ struct WindowAndLogitRulesTests {
   @Test(
     "Packed sequences see only their own keys, with positions from their own start",
     arguments: allBackends)
-  func packedSequences(backend: AttentionBackend) throws {
+  func packedSequencesAgainstReference(backend: AttentionBackend) throws {
     var data = TestData(seed: 41)
     let (queryLengths, keyLengths) = ([3, 1, 4], [2, 5, 4])
     let q: Tensor<Float> = data.normal([2, 8, 4])
@@ -91,7 +91,7 @@ struct WindowAndLogitRulesTests {
       query: q, key: k, value: v, causal: .bottomRight,
       packedSequences: PackedSequences(queryLengths: queryLengths, keyLengths: keyLengths),
       backend: backend, returning: .logSumExp)
-    expectReference(
+    expectReferenceResult(
       result,
       ReferenceAttention(
         query: q.converted(), key: k.converted(), value: v.converted(),
@@ -107,7 +107,7 @@ struct WindowAndLogitRulesTests {
   @Test(
     "Softcap C·tanh(s/C) bounds the scaled products; ALiBi subtracts m_h·|p − j|",
     arguments: allBackends)
-  func softcapAndALiBi(backend: AttentionBackend) throws {
+  func softcapAndALiBiAgainstReference(backend: AttentionBackend) throws {
     var data = TestData(seed: 42)
     let (nq, nk) = (5, 9)
     let q: Tensor<Float> = data.normal([1, 2, nq, 8])
@@ -116,7 +116,7 @@ struct WindowAndLogitRulesTests {
     // A scale of 2 makes products of ±10 and more, well beyond the cap of 3.
     let capped = try scaledDotProductAttention(
       query: q, key: k, value: v, scale: 2, softcap: 3, backend: backend, returning: .logSumExp)
-    expectReference(
+    expectReferenceResult(
       capped,
       ReferenceAttention(
         query: q.converted(), key: k.converted(), value: v.converted(), scale: 2, softcap: 3),
@@ -125,7 +125,7 @@ struct WindowAndLogitRulesTests {
     let alibi = try scaledDotProductAttention(
       query: q, key: k, value: v, causal: .bottomRight, alibiSlopes: slopes, backend: backend,
       returning: .logSumExp)
-    expectReference(
+    expectReferenceResult(
       alibi,
       ReferenceAttention(
         query: q.converted(), key: k.converted(), value: v.converted(),
@@ -137,7 +137,7 @@ struct WindowAndLogitRulesTests {
   @Test(
     "A sink joins the denominator only; a row that sees nothing has the sink as log-sum-exp",
     arguments: allBackends)
-  func sinks(backend: AttentionBackend) throws {
+  func sinksAgainstReference(backend: AttentionBackend) throws {
     var data = TestData(seed: 43)
     let q: Tensor<Float> = data.normal([2, 3, 4, 4])
     let k: Tensor<Float> = data.normal([2, 3, 6, 4])
@@ -150,14 +150,14 @@ struct WindowAndLogitRulesTests {
     let reference = ReferenceAttention(
       query: q.converted(), key: k.converted(), value: v.converted(),
       sinks: sinks.map(Double.init), visible: { b, _, _, _ in b == 0 })
-    expectReference(result, reference, "sinks")
+    expectReferenceResult(result, reference, "sinks")
     #expect(reference.logSumExp[1, 0, 0] == 0.5 && reference.logSumExp[1, 2, 3] == 3)
     #expect(reference.logSumExp[1, 1, 2] == -.infinity)
   }
 
   @Test(
     "Everything at once equals the reference's own reading of the request", arguments: allBackends)
-  func combined(backend: AttentionBackend) throws {
+  func everythingAgainstReference(backend: AttentionBackend) throws {
     var data = TestData(seed: 44)
     let q: Tensor<Float> = data.normal([4, 13, 8])
     let k: Tensor<Float> = data.normal([2, 15, 8])
@@ -172,7 +172,7 @@ struct WindowAndLogitRulesTests {
       query: q, key: k, value: v, mask: .additive(bias), causal: .bottomRight,
       window: request.window, packedSequences: request.packed, softcap: request.softcap,
       alibiSlopes: request.slopes, sinks: request.sinks, backend: backend, returning: .logSumExp)
-    expectReference(
+    expectReferenceResult(
       result,
       ReferenceAttention(
         query: q, key: k, value: v, mask: .additive(bias), causal: .bottomRight,
@@ -195,7 +195,7 @@ struct WindowAndLogitRulesTests {
         query: q, key: k, value: v, causal: .topLeft,
         window: AttentionWindow(keysBefore: 3, keysAfter: nil), backend: backend,
         returning: .logSumExp)
-      expectReference(
+      expectReferenceResult(
         topLeft,
         ReferenceAttention(
           query: q.converted(), key: k.converted(), value: v.converted(),
@@ -205,7 +205,7 @@ struct WindowAndLogitRulesTests {
       let bottomRight = try scaledDotProductAttention(
         query: q, key: k, value: v, window: AttentionWindow(keysBefore: nil, keysAfter: 4),
         backend: backend, returning: .logSumExp)
-      expectReference(
+      expectReferenceResult(
         bottomRight,
         ReferenceAttention(
           query: q.converted(), key: k.converted(), value: v.converted(),
