@@ -72,8 +72,11 @@ struct MHACommand: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "Valid keys per batch, comma-separated (the rest is padding).", valueName: "L,…"),
-    transform: KeyPaddingLengths.parse)
+    transform: { try IntegerList.parse($0, minimum: 0, what: "a non-negative key count") })
   var keyPaddingLengths: [Int]?
+
+  @OptionGroup(title: "Attention variants")
+  var variants: VariantOptions
 
   @Option(help: "Implementation of the attention step; all agree within rounding.")
   var backend: AttentionBackend = .blas
@@ -98,7 +101,7 @@ struct MHACommand: ParsableCommand {
   private var maskFile: FileArgument? { mask.map { FileArgument($0, option: "--mask") } }
 
   private var inputs: [FileArgument] {
-    [inputFile, weightsFile] + [keyFile, valueFile, maskFile].compactMap { $0 }
+    [inputFile, weightsFile] + [keyFile, valueFile, maskFile].compactMap { $0 } + variants.inputs
   }
 
   func validate() throws {
@@ -159,6 +162,15 @@ struct MHACommand: ParsableCommand {
         TensorFiles.read(valueFile), Scalar.self, dtype: dtype, file: valueFile)
     }
     try checkKeyPaddingLengths(input: x, key: k)
+    // The variants apply to the attention step: per head of the layer, along the tokens N.
+    let keys = k ?? x
+    let variants = try self.variants.resolve(
+      Scalar.self,
+      VariantOptions.Geometry(
+        batchCount: x.rank == 3 ? x.shape[0] : 1, queryHeadCount: heads,
+        queryCount: x.rank >= 2 ? x.shape[x.rank - 2] : 0,
+        keyCount: keys.rank >= 2 ? keys.shape[keys.rank - 2] : 0, query: inputFile,
+        queryShape: x.shape, key: keyFile ?? inputFile, keyShape: keys.shape))
     var attentionMask = AttentionMask<Scalar>.none
     if let maskFile { attentionMask = try TensorFiles.mask(maskFile, Scalar.self, dtype: dtype) }
     if checkFinite {
@@ -177,6 +189,8 @@ struct MHACommand: ParsableCommand {
     if let weightsOutput {
       let result = try layer(
         x, key: k, value: v, mask: attentionMask, causal: causal, keyLengths: keyPaddingLengths,
+        window: variants.window, packedSequences: variants.packedSequences,
+        softcap: variants.softcap, alibiSlopes: variants.alibiSlopes, sinks: variants.sinks,
         backend: backend, returningWeights: perHeadWeights ? .perHead : .averagedOverHeads)
       try TensorFiles.write(dtype.storing(result.output), to: outputFile)
       try TensorFiles.write(
@@ -184,6 +198,8 @@ struct MHACommand: ParsableCommand {
     } else {
       let result = try layer(
         x, key: k, value: v, mask: attentionMask, causal: causal, keyLengths: keyPaddingLengths,
+        window: variants.window, packedSequences: variants.packedSequences,
+        softcap: variants.softcap, alibiSlopes: variants.alibiSlopes, sinks: variants.sinks,
         backend: backend)
       try TensorFiles.write(dtype.storing(result), to: outputFile)
     }
@@ -212,26 +228,6 @@ extension MHACommand {
       throw CommandLineError(
         "--key-padding-lengths: \(bad) is more than the \(keyCount) keys (key shape \(keys.shape.shapeDescription))"
       )
-    }
-  }
-}
-
-/// Parsing `--key-padding-lengths 5,3,7`.
-enum KeyPaddingLengths {
-  /// The comma-separated non-negative integers in `text`.
-  ///
-  /// - Throws: a `ValidationError` (a usage error, status 64) naming the entry that is not a
-  ///   non-negative integer; ArgumentParser prefixes the option and the whole value.
-  @Sendable
-  static func parse(_ text: String) throws -> [Int] {
-    let entries = text.split(separator: ",", omittingEmptySubsequences: false)
-    return try entries.map { entry in
-      let trimmed = entry.trimmingCharacters(in: .whitespaces)
-      guard let length = Int(trimmed), length >= 0 else {
-        throw ValidationError(
-          "'\(trimmed)' is not a non-negative integer; give one key count per batch, e.g. 5,3")
-      }
-      return length
     }
   }
 }

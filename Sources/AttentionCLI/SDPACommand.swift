@@ -19,6 +19,11 @@ struct SDPACommand: ParsableCommand {
       [B, Hq, Nq, Nk] from [Nq, Nk], [Hq, Nq, Nk], [B, 1, Nq, Nk] or any shape with 1s except \
       in Nk.
 
+      Variants: query i's aligned position is p(i) = i + Nk − Nq (bottom-right), or p(i) = i \
+      with --causal top-left; --window and --alibi-slopes count positions from it. Logits are \
+      s = scale·q·k, then the softcap, then ALiBi, then an additive mask. Packed sequences \
+      attend only within themselves, every rule applied per sequence.
+
       Outputs: --output [.., Hq, Nq, Dv] in the query's rank; --weights-output the attention \
       probabilities [.., Hq, Nq, Nk]; --lse-output the log-sum-exp of each row's logits \
       [.., Hq, Nq]. A query row that may see no key gets zeros (and -inf log-sum-exp), never NaN. \
@@ -65,13 +70,16 @@ struct SDPACommand: ParsableCommand {
   @Flag(help: "Refuse NaN or infinite inputs (an additive mask may hold -inf), naming the index.")
   var checkFinite = false
 
+  @OptionGroup(title: "Attention variants")
+  var variants: VariantOptions
+
   private var queryFile: FileArgument { FileArgument(query, option: "--query") }
   private var keyFile: FileArgument { FileArgument(key, option: "--key") }
   private var valueFile: FileArgument { FileArgument(value, option: "--value") }
   private var maskFile: FileArgument? { mask.map { FileArgument($0, option: "--mask") } }
 
   private var inputs: [FileArgument] {
-    [queryFile, keyFile, valueFile] + (maskFile.map { [$0] } ?? [])
+    [queryFile, keyFile, valueFile] + (maskFile.map { [$0] } ?? []) + variants.inputs
   }
 
   private var outputs: [FileArgument] {
@@ -120,9 +128,14 @@ struct SDPACommand: ParsableCommand {
     var extras: AttentionOutputs = []
     if weightsOutput != nil { extras.insert(.probabilities) }
     if lseOutput != nil { extras.insert(.logSumExp) }
+    let variants = try self.variants.resolve(
+      Scalar.self, .attention(query: queryFile, q.shape, key: keyFile, k.shape))
     let result = try scaledDotProductAttention(
       query: q, key: k, value: v, mask: attentionMask, causal: causal,
-      scale: scale.map { Scalar($0) }, backend: backend, returning: extras)
+      window: variants.window, packedSequences: variants.packedSequences,
+      scale: scale.map { Scalar($0) }, softcap: variants.softcap,
+      alibiSlopes: variants.alibiSlopes, sinks: variants.sinks, backend: backend,
+      returning: extras)
 
     // The library returns the extras in rank 4 and 3; give them the query's rank instead,
     // dropping the leading dimensions of size 1 that a rank-2 or rank-3 query implies.
