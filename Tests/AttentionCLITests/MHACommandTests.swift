@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -132,15 +133,15 @@ struct MHACommandTests {
     let leading = batched ? [batch] : []
     #expect(a.shape == leading + (testCase.perHead ? [testCase.heads] : []) + [n, nk])
 
-    let reference = MHAReference(
+    let reference = ReferenceMultiHeadAttention(
+      headCount: testCase.heads, keyValueHeadCount: kvHeads, embedDimension: e,
       inProjectionWeight: stateDict["in_proj_weight"]!.values,
       inProjectionBias: stateDict["in_proj_bias"]?.values,
       outProjectionWeight: stateDict["out_proj.weight"]!.values,
-      outProjectionBias: stateDict["out_proj.bias"]?.values,
-      embed: e, heads: testCase.heads, keyValueHeads: kvHeads)
+      outProjectionBias: stateDict["out_proj.bias"]?.values)
     let expected = reference(
-      query: x.values, key: keys.values, value: values.values, batch: batch, queries: n,
-      keys: nk
+      query: x.values, key: keys.values, value: values.values, batch: batch, queryCount: n,
+      keyCount: nk
     ) { b, _, i, j in
       if let lengths = testCase.keyPaddingLengths, j >= lengths[b] { return false }
       switch testCase.causal {
@@ -154,14 +155,13 @@ struct MHACommandTests {
     let expectedWeights =
       testCase.perHead
       ? expected.weights
-      : averagedOverHeads(expected.weights, batch: batch, heads: testCase.heads, plane: n * nk)
-    // float32: products of unit-scale data over E ≤ 12 terms, rounded in Float; float16: the
-    // same, then each output rounded to float16 (half an ulp is 2^-11 ≈ 4.9e-4 relative).
+      : ReferenceMultiHeadAttention.averagedOverHeads(
+        expected.weights, batch: batch, heads: testCase.heads, plane: n * nk)
     let tolerance =
       switch testCase.dtype {
-      case .float32: 2e-5
-      case .float16: 1e-3
-      default: 1e-12
+      case .float32: Tolerance.floatVersusDouble
+      case .float16: Tolerance.float16Storage
+      default: Tolerance.doubleVersusDouble
       }
     expectClose(y.values, expected.output, tolerance: tolerance, "output")
     expectClose(a.values, expectedWeights, tolerance: tolerance, "weights")
@@ -187,6 +187,8 @@ struct MHACommandTests {
     ])
     try #require(result.status == 0, "\(result)")
     let expected = try layer(x.tensor(Float.self), causal: .topLeft)
-    expectClose(try scratch.read("y.npy").values, expected.scalars, tolerance: 1e-6, "output")
+    expectClose(
+      try scratch.read("y.npy").values, expected.scalars, tolerance: Tolerance.floatSameComputation,
+      "output")
   }
 }

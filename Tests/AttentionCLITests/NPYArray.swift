@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Foundation
 
 /// A NumPy `.npy` array encoded and decoded by hand, independently of the library's reader, so
@@ -35,25 +36,14 @@ struct NPYArray: Equatable {
     self.values = values
   }
 
-  /// Seeded normal values (Box–Muller on a SplitMix64 stream), independent of the library.
+  /// Seeded normal values of standard deviation `scale` (the suite's ``TestData``).
   static func random(
     _ dtype: DType, shape: [Int], seed: UInt64, scale: Double = 1
   ) -> NPYArray {
-    var state = seed
-    func next() -> Double {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      z ^= z >> 31
-      return Double(z >> 11) / Double(1 << 53)
-    }
-    let count = shape.reduce(1, *)
+    var data = TestData(seed: seed)
     var values: [Double] = []
-    for _ in 0..<count {
-      let u1 = 1 - next()
-      let u2 = next()
-      var value = scale * (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    for normal in data.normal([shape.reduce(1, *)], as: Double.self).scalars {
+      var value = scale * normal
       switch dtype {
       case .float32: value = Double(Float(value))
       case .float16: value = Double(Float16(value))

@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -148,11 +149,14 @@ struct SDPACommandTests {
       value: run.v.tensor(Double.self), mask: mask, causal: testCase.causal,
       scale: testCase.scale, backend: .naive, returning: [.probabilities, .logSumExp])
     // Computed in Float, then rounded once to float16: half an ulp is 2^-11 ≈ 4.9e-4 relative.
-    expectClose(run.output.values, expected.output.scalars, tolerance: 1e-3, "output")
     expectClose(
-      run.weights.values, expected.probabilities!.scalars, tolerance: 1e-3, "weights")
+      run.output.values, expected.output.scalars, tolerance: Tolerance.float16Storage, "output")
     expectClose(
-      run.logSumExp.values, expected.logSumExp!.scalars, tolerance: 1e-3, "log-sum-exp")
+      run.weights.values, expected.probabilities!.scalars, tolerance: Tolerance.float16Storage,
+      "weights")
+    expectClose(
+      run.logSumExp.values, expected.logSumExp!.scalars, tolerance: Tolerance.float16Storage,
+      "log-sum-exp")
     // And no looser than needed: every output is within one float16 ulp of the exact value
     // rounded to float16.
     for (actual, exact) in zip(run.output.values, expected.output.scalars) {
@@ -179,7 +183,8 @@ struct SDPACommandTests {
       causal: testCase.causal, scale: testCase.scale.map { S($0) }, backend: testCase.backend,
       returning: [.probabilities, .logSumExp])
     // The binary runs the same code on the same values: only the thread split can differ.
-    let tolerance = S.self == Float.self ? 1e-6 : 1e-13
+    let tolerance =
+      S.self == Float.self ? Tolerance.floatSameComputation : Tolerance.doubleSameComputation
     expectClose(output.values, expected.output.scalars, tolerance: tolerance, "output")
     expectClose(
       weights.values, expected.probabilities!.scalars, tolerance: tolerance, "weights")

@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -47,7 +48,9 @@ struct VariantOptionsTests {
       window: AttentionWindow(keysBefore: nil, keysAfter: 0),
       packedSequences: PackedSequences(queryLengths: [4, 6], keyLengths: [5, 7]), softcap: 2.5,
       alibiSlopes: [0.5, 0.25], sinks: [1, -2])
-    expectClose(output.values, expected.scalars, tolerance: 1e-12, "sdpa output")
+    expectClose(
+      output.values, expected.scalars, tolerance: Tolerance.doubleSameComputation,
+      "sdpa output")
     #expect(output.shape == [2, 10, 4])
   }
 
@@ -69,7 +72,10 @@ struct VariantOptionsTests {
     let expected = try layer(
       tensor(x), causal: .topLeft, window: AttentionWindow(keysBefore: 2, keysAfter: 0),
       packedSequences: PackedSequences(lengths: [3, 7]), sinks: [1, -2])
-    expectClose(try scratch.read("y.npy").values, expected.scalars, tolerance: 1e-12, "mha")
+    expectClose(
+      try scratch.read("y.npy").values, expected.scalars,
+      tolerance: Tolerance.doubleSameComputation,
+      "mha")
   }
 
   @Test("bad values are one error line naming the option and the value")

@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -20,9 +21,8 @@ import Testing
     for (row, sentence) in sentences.enumerated() {
       let ids = model.tokenizer.encode(sentence)
       let expected = TinyBert.referenceEmbedding(ids: ids, tensors: tensors)
-      let actual = embeddings.scalars[(row * 8)..<((row + 1) * 8)].map(Double.init)
-      let worst = zip(actual, expected).map { abs($0 - $1) }.max()!
-      #expect(worst < 1e-5, "\(sentence): \(actual) vs \(expected)")
+      let actual = embeddings.scalars[(row * 8)..<((row + 1) * 8)]
+      expectClose(actual, expected, tolerance: Tolerance.floatVersusDouble, sentence)
     }
   }
 
@@ -162,19 +162,10 @@ import Testing
       sequences: [[2, 5, 6, 7, 8, 3], [2, 9, 3], [2, 3], [2, 4, 4, 4, 3]], paddingID: 0)
     let padded = try encoder(batch, backend: backend)
     let packed = try encoder.packedHiddenStates(of: batch, backend: backend)
-    let width = padded.shape[2]
-    #expect(packed.shape == [batch.lengths.reduce(0, +), width])
-    var packedRow = 0
-    for (b, length) in batch.lengths.enumerated() {
-      for n in 0..<length {
-        for i in 0..<width {
-          let (x, y) = (packed[packedRow, i], padded[b, n, i])
-          #expect(abs(x - y) <= 1e-5 * (1 + abs(y)), "sequence \(b) token \(n) feature \(i)")
-        }
-        packedRow += 1
-      }
-    }
-    #expect(packedRow == 16)
+    #expect(packed.shape == [16, padded.shape[2]])
+    expectClose(
+      packed.scalars, MiniLMFixtures.realRows(padded, lengths: batch.lengths),
+      tolerance: Tolerance.floatVersusFloat, "packed against the padded batch's real rows")
     #expect(throws: SentenceEmbeddingError.self) {
       try encoder.packedHiddenStates(of: TokenBatch(sequences: [[2, 16, 3]], paddingID: 0))
     }

@@ -53,8 +53,9 @@ public enum AttentionMemoryBudget {
     set { configured.store(Swift.max(0, newValue), ordering: .relaxed) }
   }
 
-  /// `bytes` for a person: `512 bytes`, `2.1 MiB`, `16.0 GiB`.
-  static func describe(_ bytes: Int) -> String {
+  /// `bytes` for a person: `512 bytes`, `2.1 MiB`, `16.0 GiB` (also the executables' byte
+  /// formatting).
+  package static func describe(_ bytes: Int) -> String {
     let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     guard bytes >= 1024 else { return "\(bytes) bytes" }
     var value = Double(bytes) / 1024
