@@ -7,6 +7,7 @@ let package = Package(
     .library(name: "Attention", targets: ["Attention"]),
     .library(name: "TensorFiles", targets: ["TensorFiles"]),
     .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
+    .library(name: "TextGeneration", targets: ["TextGeneration"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
     .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
@@ -65,6 +66,13 @@ let package = Package(
       dependencies: ["Attention"],
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
+    // Decoder models (Llama, Qwen2, Mistral, Gemma 2, GPT-2 families) and their `tokenizer.json`
+    // BPE tokenizers.
+    .target(
+      name: "TextGeneration",
+      dependencies: ["Attention"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
 
     // MARK: - Executables
 
@@ -102,6 +110,11 @@ let package = Package(
     .testTarget(
       name: "SentenceEmbeddingTests",
       dependencies: ["SentenceEmbedding", "Attention"]
+    ),
+    // Reads the tokenizers in Tests/Fixtures/TextGeneration (made by make_tokenizers.py).
+    .testTarget(
+      name: "TextGenerationTests",
+      dependencies: ["TextGeneration"]
     ),
     // End-to-end tests run the built `attention` binary; the dependency on the executable target
     // makes `swift test` build it first. `Attention` is there to compare with direct calls.

@@ -116,7 +116,7 @@ def bytelevel_trained(pre_tokenizer, normalizer, special_tokens, vocab_size=700)
     return tok
 
 
-def sentencepiece_vocab(normalizer, pre_tokenizer, specials, vocab_size=700, limit_alphabet=120):
+def sentencepiece_vocab(normalizer, pre_tokenizer, specials, vocab_size=700):
     """Trains pieces, then lays the vocabulary out as SentencePiece conversions do: the special
     tokens first, then `<0x00>`…`<0xFF>` (for byte fallback), then the trained pieces."""
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -126,7 +126,6 @@ def sentencepiece_vocab(normalizer, pre_tokenizer, specials, vocab_size=700, lim
         vocab_size=vocab_size,
         min_frequency=1,
         special_tokens=specials,
-        limit_alphabet=limit_alphabet,
         show_progress=False,
     )
     tok.train_from_iterator(CORPUS, trainer=trainer)
@@ -388,6 +387,7 @@ def main():
         tok.save(path, pretty=False)
         if name == "gpt2":
             string_merges(path)
+        # (Python's `decode` skips special tokens unless told not to: say so every time.)
         # Reload what was written, so the expectations come from the file itself.
         tok = Tokenizer.from_file(path)
         config = {"bos_token": bos, "eos_token": eos}
@@ -396,7 +396,7 @@ def main():
         for text in COMMON_STRINGS + extra:
             with_special = tok.encode(text, add_special_tokens=True)
             without = tok.encode(text, add_special_tokens=False)
-            cases.append({
+            case = {
                 "text": text,
                 "ids": with_special.ids,
                 "tokens": with_special.tokens,
@@ -405,15 +405,47 @@ def main():
                 "decodedSkippingSpecialTokens": tok.decode(
                     with_special.ids, skip_special_tokens=True
                 ),
-            })
+            }
+            # Decoding every prefix of a non-ASCII text shows how characters cut between
+            # tokens come out (U+FFFD), which streaming decoding relies on.
+            if any(ord(c) > 127 for c in text):
+                case["prefixDecodings"] = [
+                    tok.decode(without.ids[:k], skip_special_tokens=False) for k in range(1, len(without.ids) + 1)
+                ]
+            cases.append(case)
         write_json(
             os.path.join(folder, "expected.json"),
-            {"tokenizers": tokenizers.__version__, "style": name, "cases": cases},
+            {
+                "tokenizers": tokenizers.__version__,
+                "style": name,
+                "cases": cases,
+                "decodings": decodings(tok, cases),
+            },
         )
         size = os.path.getsize(path)
         print(f"{name}: {tok.get_vocab_size()} tokens, {size} bytes, {len(cases)} cases")
         assert size < 200_000, f"{path} is {size} bytes"
     check_coverage()
+
+
+def decodings(tok, cases):
+    """Id sequences no encoding gives: every id in turn (byte tokens and special tokens among
+    them), ids in reverse, and an id outside the vocabulary (skipped)."""
+    size = tok.get_vocab_size(with_added_tokens=True)
+    sequences = [
+        list(range(size)),
+        list(range(size - 1, -1, -1)),
+        [size + 5, 0, size + 100],
+        list(reversed(cases[20]["idsWithoutSpecialTokens"])),
+    ]
+    return [
+        {
+            "ids": ids,
+            "decoded": tok.decode(ids, skip_special_tokens=False),
+            "decodedSkippingSpecialTokens": tok.decode(ids, skip_special_tokens=True),
+        }
+        for ids in sequences
+    ]
 
 
 def check_coverage():
