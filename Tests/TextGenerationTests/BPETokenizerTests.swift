@@ -82,6 +82,28 @@ struct BPETokenizerTests {
   }
 
   @Test(
+    "split behaviors, inversion, Metaspace splitting and normalizers match tokenizers",
+    arguments: TokenizerFixtures.variants)
+  func variant(style: String) throws {
+    let tokenizer = try TokenizerFixtures.tokenizer(style)
+    let expected = try TokenizerFixtures.expected(style)
+    #expect(expected.cases.count >= 50)
+    for test in expected.cases {
+      let ids = tokenizer.encode(test.text)
+      let tokens = ids.map { tokenizer.token(forID: $0) ?? "?" }
+      #expect(
+        ids == test.ids,
+        "\(style) \"\(visible(test.text))\": tokens \(tokens) expected \(test.tokens)")
+      #expect(
+        tokenizer.encode(test.text, addingSpecialTokens: false) == test.idsWithoutSpecialTokens)
+      let decoded = tokenizer.decode(ids)
+      #expect(
+        sameScalars(decoded, test.decoded),
+        "\(style) \"\(visible(test.text))\": \(firstDifference(decoded, test.decoded))")
+    }
+  }
+
+  @Test(
     "encoding then decoding without special tokens gives the text back (byte-level styles)",
     arguments: ["gpt2", "llama3"])
   func roundTrip(style: String) throws {

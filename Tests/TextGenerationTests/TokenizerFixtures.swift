@@ -16,6 +16,14 @@ enum TokenizerFixtures {
     "sentencepiece-unk", "gemma2",
   ]
 
+  /// The GPT-2 vocabulary under the split behaviors, inversion, Metaspace splitting and
+  /// normalizers no family uses (folders under `variants/`).
+  static let variants = [
+    "split-removed", "split-merged-with-previous", "split-merged-with-next", "split-contiguous",
+    "split-inverted", "metaspace-split", "metaspace-legacy-field", "bytelevel-without-regex",
+    "nfkc-regex-replace", "nfd",
+  ].map { "variants/" + $0 }
+
   /// One test string and tokenizers' results for it.
   struct Case: Decodable {
     var text: String
@@ -43,6 +51,7 @@ enum TokenizerFixtures {
     var decodings: [Decoding]
   }
 
+  /// A style's folder; `style` may be `variants/<name>`.
   static func modelFolder(_ style: String) -> URL {
     folder.appending(path: style)
   }

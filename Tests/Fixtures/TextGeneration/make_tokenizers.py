@@ -365,66 +365,143 @@ STYLES = {
 }
 
 
+# Variants: the GPT-2 vocabulary under other normalizers and pre-tokenizers, for the split
+# behaviors, inversion, Metaspace splitting and Unicode normalizers no family above uses.
+def variant(pre_tokenizer=None, normalizer=None, json_pre_tokenizer=None):
+    def make():
+        tok, _, _, eos = gpt2()
+        if pre_tokenizer is not None:
+            tok.pre_tokenizer = pre_tokenizer
+        tok.normalizer = normalizer
+        if json_pre_tokenizer is not None:
+            # A form only older files have; tokenizers still reads it.
+            data = json.loads(tok.to_str())
+            data["pre_tokenizer"] = json_pre_tokenizer
+            tok = Tokenizer.from_str(json.dumps(data))
+        return tok, [], None, eos
+
+    return make
+
+
+def then_bytes(pre_tokenizer):
+    return pre_tokenizers.Sequence([
+        pre_tokenizer, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    ])
+
+
+VARIANTS = {
+    "split-removed": variant(then_bytes(pre_tokenizers.Split(" ", behavior="removed"))),
+    "split-merged-with-previous": variant(
+        then_bytes(pre_tokenizers.Split(" ", behavior="merged_with_previous"))
+    ),
+    "split-merged-with-next": variant(
+        then_bytes(pre_tokenizers.Split(" ", behavior="merged_with_next"))
+    ),
+    "split-contiguous": variant(
+        then_bytes(pre_tokenizers.Split(Regex(r"\p{P}"), behavior="contiguous"))
+    ),
+    "split-inverted": variant(
+        then_bytes(pre_tokenizers.Split(Regex(r"\p{L}+|\p{N}+"), behavior="removed", invert=True))
+    ),
+    "metaspace-split": variant(
+        then_bytes(pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True))
+    ),
+    "metaspace-legacy-field": variant(
+        json_pre_tokenizer={
+            "type": "Sequence",
+            "pretokenizers": [
+                {"type": "Metaspace", "replacement": "▁", "add_prefix_space": True},
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                 "use_regex": False},
+            ],
+        }
+    ),
+    "bytelevel-without-regex": variant(
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    ),
+    "nfkc-regex-replace": variant(
+        normalizer=normalizers.Sequence([
+            normalizers.NFKC(), normalizers.Replace(Regex(r"\s+"), " ")
+        ])
+    ),
+    "nfd": variant(normalizer=normalizers.NFD()),
+}
+
+
 def string_merges(path):
     """Rewrites the merges in the older `"a b"` form that GPT-2's own file uses."""
     data = json.load(open(path, encoding="utf-8"))
     data["model"]["merges"] = [" ".join(pair) for pair in data["model"]["merges"]]
-    write_json(path, data)
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(data, file, ensure_ascii=False, separators=(",", ":"))
 
 
 def write_json(path, data):
+    """Writes `data` with each element of a top-level list on a line of its own: small, and a
+    re-run that changes one case changes one line."""
     with open(path, "w", encoding="utf-8") as file:
-        json.dump(data, file, ensure_ascii=False, indent=1)
+        if not isinstance(data, dict):
+            json.dump(data, file, ensure_ascii=False)
+        else:
+            file.write("{\n")
+            for index, (key, value) in enumerate(data.items()):
+                file.write(json.dumps(key) + ": ")
+                if isinstance(value, list) and value:
+                    lines = [json.dumps(item, ensure_ascii=False) for item in value]
+                    file.write("[\n  " + ",\n  ".join(lines) + "\n]")
+                else:
+                    file.write(json.dumps(value, ensure_ascii=False))
+                file.write(",\n" if index < len(data) - 1 else "\n")
+            file.write("}")
         file.write("\n")
+
+
+def record(folder, name, make, full):
+    """Saves a style's tokenizer and what tokenizers makes of the test strings. (Python's
+    `decode` skips special tokens unless told not to: every call says which it wants.)"""
+    tok, extra, bos, eos = make()
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "tokenizer.json")
+    tok.save(path, pretty=False)
+    if name == "gpt2":
+        string_merges(path)
+    # Reload what was written, so the expectations come from the file itself.
+    tok = Tokenizer.from_file(path)
+    if full:
+        write_json(os.path.join(folder, "tokenizer_config.json"), {"bos_token": bos, "eos_token": eos})
+    cases = []
+    for text in COMMON_STRINGS + extra:
+        with_special = tok.encode(text, add_special_tokens=True)
+        without = tok.encode(text, add_special_tokens=False)
+        case = {
+            "text": text,
+            "ids": with_special.ids,
+            "tokens": with_special.tokens,
+            "idsWithoutSpecialTokens": without.ids,
+            "decoded": tok.decode(with_special.ids, skip_special_tokens=False),
+            "decodedSkippingSpecialTokens": tok.decode(with_special.ids, skip_special_tokens=True),
+        }
+        # Decoding every prefix of a non-ASCII text shows how characters cut between tokens
+        # come out (U+FFFD), which streaming decoding relies on.
+        if full and any(ord(c) > 127 for c in text):
+            case["prefixDecodings"] = [
+                tok.decode(without.ids[:k], skip_special_tokens=False)
+                for k in range(1, len(without.ids) + 1)
+            ]
+        cases.append(case)
+    expected = {"tokenizers": tokenizers.__version__, "style": name, "cases": cases}
+    expected["decodings"] = decodings(tok, cases) if full else []
+    write_json(os.path.join(folder, "expected.json"), expected)
+    size = os.path.getsize(path)
+    print(f"{name}: {tok.get_vocab_size()} tokens, {size} bytes, {len(cases)} cases")
+    assert size < 200_000, f"{path} is {size} bytes"
 
 
 def main():
     for name, make in STYLES.items():
-        tok, extra, bos, eos = make()
-        folder = os.path.join(HERE, name)
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, "tokenizer.json")
-        tok.save(path, pretty=False)
-        if name == "gpt2":
-            string_merges(path)
-        # (Python's `decode` skips special tokens unless told not to: say so every time.)
-        # Reload what was written, so the expectations come from the file itself.
-        tok = Tokenizer.from_file(path)
-        config = {"bos_token": bos, "eos_token": eos}
-        write_json(os.path.join(folder, "tokenizer_config.json"), config)
-        cases = []
-        for text in COMMON_STRINGS + extra:
-            with_special = tok.encode(text, add_special_tokens=True)
-            without = tok.encode(text, add_special_tokens=False)
-            case = {
-                "text": text,
-                "ids": with_special.ids,
-                "tokens": with_special.tokens,
-                "idsWithoutSpecialTokens": without.ids,
-                "decoded": tok.decode(with_special.ids, skip_special_tokens=False),
-                "decodedSkippingSpecialTokens": tok.decode(
-                    with_special.ids, skip_special_tokens=True
-                ),
-            }
-            # Decoding every prefix of a non-ASCII text shows how characters cut between
-            # tokens come out (U+FFFD), which streaming decoding relies on.
-            if any(ord(c) > 127 for c in text):
-                case["prefixDecodings"] = [
-                    tok.decode(without.ids[:k], skip_special_tokens=False) for k in range(1, len(without.ids) + 1)
-                ]
-            cases.append(case)
-        write_json(
-            os.path.join(folder, "expected.json"),
-            {
-                "tokenizers": tokenizers.__version__,
-                "style": name,
-                "cases": cases,
-                "decodings": decodings(tok, cases),
-            },
-        )
-        size = os.path.getsize(path)
-        print(f"{name}: {tok.get_vocab_size()} tokens, {size} bytes, {len(cases)} cases")
-        assert size < 200_000, f"{path} is {size} bytes"
+        record(os.path.join(HERE, name), name, make, full=True)
+    for name, make in VARIANTS.items():
+        record(os.path.join(HERE, "variants", name), name, make, full=False)
     check_coverage()
 
 
@@ -464,6 +541,20 @@ def check_coverage():
     texts = COMMON_STRINGS + llama3()[1]
     assert any(llama.encode(t).ids != merged.encode(t).ids for t in texts), \
         "llama3: ignore_merges changes nothing"
+    # Every variant must tokenize differently from the others somewhere, except the older
+    # spelling of Metaspace's options, which must mean what the newer one does.
+    def variant_ids(name):
+        path = os.path.join(HERE, "variants", name, "expected.json")
+        return json.dumps([c["ids"] for c in json.load(open(path, encoding="utf-8"))["cases"]])
+
+    assert variant_ids("metaspace-legacy-field") == variant_ids("metaspace-split")
+    seen = {}
+    for name in VARIANTS:
+        if name == "metaspace-legacy-field":
+            continue
+        ids = variant_ids(name)
+        assert ids not in seen, f"{name} tokenizes as {seen.get(ids)} does"
+        seen[ids] = name
 
 
 if __name__ == "__main__":
