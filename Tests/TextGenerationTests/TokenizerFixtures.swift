@@ -21,7 +21,7 @@ enum TokenizerFixtures {
   static let variants = [
     "split-removed", "split-merged-with-previous", "split-merged-with-next", "split-contiguous",
     "split-inverted", "metaspace-split", "metaspace-legacy-field", "bytelevel-without-regex",
-    "nfkc-regex-replace", "nfd",
+    "nfkc-regex-replace", "nfd", "unk-not-fused", "subword-affixes",
   ].map { "variants/" + $0 }
 
   /// One test string and tokenizers' results for it.

@@ -428,6 +428,32 @@ VARIANTS = {
 }
 
 
+def unk_not_fused():
+    """SentencePiece-style without byte fallback, each unknown character its own `<unk>`."""
+    tok, _, bos, eos = mistral_like(byte_fallback=False)
+    data = json.loads(tok.to_str())
+    data["model"]["fuse_unk"] = False
+    return Tokenizer.from_str(json.dumps(data)), [], bos, eos
+
+
+def subword_affixes():
+    """A BPE whose pieces carry a continuing-subword prefix and an end-of-word suffix, with no
+    decoder (tokens are then joined with spaces) and an unknown token."""
+    tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##",
+                               end_of_word_suffix="</w>"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"\w+|[^\w\s]+"), behavior="isolated")
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, min_frequency=1, special_tokens=["[UNK]"],
+        continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False,
+    )
+    tok.train_from_iterator(CORPUS, trainer=trainer)
+    return tok, [], None, None
+
+
+VARIANTS["unk-not-fused"] = unk_not_fused
+VARIANTS["subword-affixes"] = subword_affixes
+
+
 def string_merges(path):
     """Rewrites the merges in the older `"a b"` form that GPT-2's own file uses."""
     data = json.load(open(path, encoding="utf-8"))
