@@ -109,7 +109,7 @@ struct JSONField: Sendable {
   func unsupported(_ role: String, type: String, supported: [String]) -> TextGenerationError {
     TextGenerationError(
       .unsupportedComponent, file: file, component: path,
-      "\(file): \(path) is a \(role) of type \"\(type)\", which is not supported "
-        + "(supported: \(supported.joined(separator: ", ")))")
+      "\(file): \(path) has \"type\": \"\(type)\", a \(role) this library does not "
+        + "implement (supported: \(supported.joined(separator: ", ")))")
   }
 }
