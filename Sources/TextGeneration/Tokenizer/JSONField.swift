@@ -4,23 +4,41 @@
 struct JSONField: Sendable {
   /// The value itself.
   let node: JSONNode
-  /// Its path from the top of the document, as `a.b[2].c`.
-  let path: String
   /// The file it was read from, for error messages.
   let file: String
+  /// The path of the container holding the value; the value's own path is built from it only
+  /// when asked for (an error), not for each of the 100,000 merges of a large vocabulary.
+  private let parentPath: String
+  private let step: Step
+
+  private enum Step: Sendable {
+    case root
+    case member(String)
+    case element(Int)
+  }
 
   /// A field for the whole document.
   init(root node: JSONNode, file: String) {
-    self.init(node: node, path: "", file: file)
+    self.init(node: node, file: file, parentPath: "", step: .root)
   }
 
-  private init(node: JSONNode, path: String, file: String) {
+  private init(node: JSONNode, file: String, parentPath: String, step: Step) {
     self.node = node
-    self.path = path
     self.file = file
+    self.parentPath = parentPath
+    self.step = step
   }
 
-  private func childPath(_ name: String) -> String {
+  /// Its path from the top of the document, as `a.b[2].c`.
+  var path: String {
+    switch step {
+    case .root: return ""
+    case .member(let name): return Self.childPath(parentPath, name)
+    case .element(let index): return "\(parentPath)[\(index)]"
+    }
+  }
+
+  private static func childPath(_ path: String, _ name: String) -> String {
     path.isEmpty ? name : path + "." + name
   }
 
@@ -28,7 +46,7 @@ struct JSONField: Sendable {
   func member(_ name: String) -> JSONField? {
     guard let child = node[name] else { return nil }
     if case .null = child { return nil }
-    return JSONField(node: child, path: childPath(name), file: file)
+    return JSONField(node: child, file: file, parentPath: path, step: .member(name))
   }
 
   /// The member `name`.
@@ -36,7 +54,7 @@ struct JSONField: Sendable {
   /// - Throws: ``TextGenerationError/Kind/invalidTokenizer`` when it is absent or `null`.
   func requiredMember(_ name: String) throws(TextGenerationError) -> JSONField {
     guard let child = member(name) else {
-      throw invalid(at: childPath(name), "is missing")
+      throw invalid(at: Self.childPath(path, name), "is missing")
     }
     return child
   }
@@ -72,16 +90,21 @@ struct JSONField: Sendable {
 
   func array() throws(TextGenerationError) -> [JSONField] {
     guard case .array(let items) = node else { throw mismatch("an array") }
+    let path = path
     return items.enumerated().map { index, item in
-      JSONField(node: item, path: "\(path)[\(index)]", file: file)
+      JSONField(node: item, file: file, parentPath: path, step: .element(index))
     }
   }
 
   /// The members of an object, in file order.
   func members() throws(TextGenerationError) -> [(name: String, value: JSONField)] {
     guard case .object(let members) = node else { throw mismatch("an object") }
+    let path = path
     return members.map { member in
-      (member.name, JSONField(node: member.value, path: childPath(member.name), file: file))
+      (
+        member.name,
+        JSONField(node: member.value, file: file, parentPath: path, step: .member(member.name))
+      )
     }
   }
 
