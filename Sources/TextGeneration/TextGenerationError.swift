@@ -36,5 +36,6 @@ public struct TextGenerationError: Error, Equatable, Sendable, CustomStringConve
     self.message = message
   }
 
+  /// The message.
   public var description: String { message }
 }
