@@ -48,7 +48,9 @@ struct EmbedCommand: ParsableCommand {
   @Option(help: "Attention implementation; all agree within rounding.")
   var backend: AttentionBackend = .blas
 
-  @Option(help: ArgumentHelp("Write the embeddings as float32 [S, 384].", valueName: "e.npy"))
+  @Option(
+    help: ArgumentHelp(
+      "Write the embeddings as float32 [S, 384] (- for standard output).", valueName: "e.npy"))
   var output: String?
 
   @Flag(help: "Print the cosine similarity of every pair instead of the embeddings.")
@@ -66,6 +68,10 @@ struct EmbedCommand: ParsableCommand {
     }
     if sentences.isEmpty && input == nil {
       throw ValidationError("give sentences as arguments or a file with --input")
+    }
+    if output == "-" && benchmark {
+      throw ValidationError(
+        "--output - (standard output) cannot be combined with --benchmark, which prints there")
     }
     if let output {
       try OutputPaths.check(

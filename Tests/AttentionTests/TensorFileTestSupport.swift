@@ -108,3 +108,14 @@ struct ByteMutator {
     return bytes
   }
 }
+
+extension TestData {
+  /// Seeded integers spread over the type's whole range.
+  mutating func integers<I: FixedWidthInteger & TensorElement>(
+    _ shape: [Int], as _: I.Type = I.self
+  ) -> Tensor<I> {
+    let count = shape.reduce(1, *)
+    let values = (0..<count).map { _ in I(truncatingIfNeeded: generator.next()) }
+    return try! Tensor(shape: shape, scalars: values)
+  }
+}

@@ -59,7 +59,9 @@ import Testing
     let error = try loadingError { $0[name] = .float64(try! Tensor(zeros: [8])) }
     #expect(error?.kind == .wrongDataType)
     #expect(error?.tensor == name)
-    #expect(error?.message.contains("F64") == true && error?.message.contains("F32") == true)
+    #expect(
+      error?.message.contains("F64") == true && error?.message.contains("F32") == true,
+      "\(String(describing: error))")
   }
 
   @Test("a missing tensor is named")

@@ -96,28 +96,35 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
   backend: AttentionBackend = .blas,
   returning extras: AttentionOutputs
 ) throws -> AttentionResult<Scalar> {
-  let problem = try AttentionProblem(
+  try AttentionProblem(
     query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
     scale: scale, window: window, packedSequences: packedSequences, softcap: softcap,
-    alibiSlopes: alibiSlopes, sinks: sinks)
-  // One plan: the path, tiles, workers and buffers; refused before anything is allocated when
-  // its buffers exceed the memory budget.
-  let plan = try problem.plan(backend: backend, extras: extras)
-  let result = problem.compute(
-    plan: plan, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
-  let p = problem
-  return AttentionResult(
-    output: Tensor(uncheckedShape: p.outputShape, scalars: result.output),
-    probabilities: result.probabilities.map {
-      Tensor(
-        uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount, p.keyCount], scalars: $0)
-    },
-    logSumExp: result.logSumExp.map {
-      Tensor(uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount], scalars: $0)
-    })
+    alibiSlopes: alibiSlopes, sinks: sinks
+  ).run(query: query, key: key, value: value, backend: backend, extras: extras)
 }
 
 extension AttentionProblem {
+  /// Plans, checks the memory budget, computes and shapes the results: every public entry point
+  /// ends here once it has validated its inputs into a problem.
+  func run(
+    query: Tensor<Scalar>, key: Tensor<Scalar>, value: Tensor<Scalar>,
+    backend: AttentionBackend, extras: AttentionOutputs
+  ) throws -> AttentionResult<Scalar> {
+    // One plan: the path, tiles, workers and buffers; refused before anything is allocated when
+    // its buffers exceed the memory budget.
+    let plan = try plan(backend: backend, extras: extras)
+    let result = compute(
+      plan: plan, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
+    return AttentionResult(
+      output: Tensor(uncheckedShape: outputShape, scalars: result.output),
+      probabilities: result.probabilities.map {
+        Tensor(uncheckedShape: [batchCount, queryHeadCount, queryCount, keyCount], scalars: $0)
+      },
+      logSumExp: result.logSumExp.map {
+        Tensor(uncheckedShape: [batchCount, queryHeadCount, queryCount], scalars: $0)
+      })
+  }
+
   /// Runs `plan`'s path.
   func compute(
     plan: AttentionPlan, query: [Scalar], key: [Scalar], value: [Scalar], extras: AttentionOutputs

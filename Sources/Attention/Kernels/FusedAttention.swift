@@ -282,7 +282,7 @@ enum FusedAttention {
     ) {
       let p = problem
       let rules = p.rules
-      let (nk, dk, dv) = (p.keyCount, p.keyDimension, p.valueDimension)
+      let (dk, dv) = (p.keyDimension, p.valueDimension)
       let ldS = blocking.keyColumns
       let columns = keys.count
       let scores = scratch.scores + rows.lowerBound * ldS
@@ -290,7 +290,7 @@ enum FusedAttention {
       TileProducts.scores(
         rows: rows.count, keys: columns, keyDimension: dk, scale: rules.scale,
         query: query + (info.firstRow + rows.lowerBound) * dk,
-        key: key + (info.kvHead * nk + keys.lowerBound) * dk,
+        key: key + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dk,
         into: scores, stride: ldS)
       let prepares = masked || rules.modifiesLogits
       for r in 0..<rows.count {
@@ -311,7 +311,7 @@ enum FusedAttention {
       TileProducts.addWeightedValues(
         problem: p, weights: scores, stride: ldS, rows: rows.count,
         firstQuery: info.firstQuery + rows.lowerBound, batch: info.batch, head: info.head,
-        keys: keys, values: value + (info.kvHead * nk + keys.lowerBound) * dv,
+        keys: keys, values: value + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv,
         valuesAreFinite: !nonFiniteValues.any(kvHead: info.kvHead, keys: keys),
         into: out, accumulate: true)
     }

@@ -74,7 +74,7 @@ struct NonFiniteValueFlags: Sendable {
           let first = chunk * chunkSize
           let count = Swift.min(chunkSize, problem.keyCount - first)
           flags[kvHead * chunksPerHead + chunk] = NonFinite.contains(
-            v.baseAddress! + (kvHead * problem.keyCount + first) * problem.valueDimension,
+            v.baseAddress! + problem.keyRow(kvHead: kvHead, key: first) * problem.valueDimension,
             count: count * problem.valueDimension)
         }
       }
