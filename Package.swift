@@ -7,6 +7,7 @@ let package = Package(
     .library(name: "Attention", targets: ["Attention"]),
     .library(name: "TensorFiles", targets: ["TensorFiles"]),
     .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
+    .library(name: "TextGeneration", targets: ["TextGeneration"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
     .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
@@ -63,6 +64,13 @@ let package = Package(
     // Sentence embeddings with a BERT encoder (all-MiniLM-L6-v2).
     .target(
       name: "SentenceEmbedding",
+      dependencies: ["Attention"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+    // Decoder models (Llama, Qwen2, Mistral, Gemma 2, GPT-2 families) and their `tokenizer.json`
+    // BPE tokenizers.
+    .target(
+      name: "TextGeneration",
       dependencies: ["Attention"],
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
@@ -123,6 +131,11 @@ let package = Package(
     .testTarget(
       name: "SentenceEmbeddingTests",
       dependencies: ["SentenceEmbedding", "Attention", "AttentionTestSupport"]
+    ),
+    // Reads the tokenizers in Tests/Fixtures/TextGeneration (made by make_tokenizers.py).
+    .testTarget(
+      name: "TextGenerationTests",
+      dependencies: ["TextGeneration"]
     ),
     // Compiles only if the library adds nothing to Float's namespace that swift-numerics owns.
     .testTarget(
