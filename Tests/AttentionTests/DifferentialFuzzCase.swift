@@ -202,13 +202,12 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
         queryLengths: lengths(summingTo: nq), keyLengths: lengths(summingTo: nk))
     }
     if chance(0.25) {
-      // Bounds below every sequence's key count: a bound of at least the key count is not
-      // applied by the fast paths' key bands even where the aligned position lies outside the
-      // keys (a known issue, AttentionVariantsTests.windowBoundOfKeyCountOrMore).
-      let keys = packedSequences?.keyLengths.min() ?? nk
+      // Bounds up to past every sequence's key count: a bound of Nk or more still cuts where
+      // the aligned position lies outside the keys (Nq > Nk).
+      let keys = packedSequences?.keyLengths.max() ?? nk
       window = AttentionWindow(
-        keysBefore: chance(0.7) ? Int.random(in: 0..<keys, using: &random) : nil,
-        keysAfter: chance(0.6) ? Int.random(in: 0..<keys, using: &random) : nil)
+        keysBefore: chance(0.7) ? Int.random(in: 0...(keys + 2), using: &random) : nil,
+        keysAfter: chance(0.6) ? Int.random(in: 0...(keys + 2), using: &random) : nil)
     }
     if chance(0.2) { softcap = Scalar(pick([0.5, 5.0, 30.0])) }
     if chance(0.2) { alibiSlopes = (0..<heads).map { _ in Scalar(pick([0, 0.0625, 0.5, 2])) } }
