@@ -69,9 +69,7 @@ public struct DecoderModel: Sendable {
   ///   vocabulary, or more positions than `max_position_embeddings`.
   /// - Complexity: O(n·(layers·hidden² + layers·positions·hidden) + hidden·V) for `n` tokens.
   public func logits(for tokens: [Int], cache: inout DecoderCache) throws -> [Float] {
-    try hiddenStates(for: tokens, cache: &cache, lastOnly: true).scalars.withUnsafeBufferPointer {
-      try project(Array($0))
-    }
+    try project(hiddenStates(for: tokens, cache: &cache, lastOnly: true).scalars)
   }
 
   /// The logits of every one of the new tokens, `[n, V]` (a prefill that keeps every row).

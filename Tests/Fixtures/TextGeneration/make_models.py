@@ -34,20 +34,23 @@ COMMON = dict(
 )
 
 
-def scaled(model, factor, norm_center):
-    """Scales every weight up from the default init so the logits are not near ties; norm
-    weights become `norm_center + 0.2·N(0, 1)` and biases `0.3·N(0, 1)`."""
+def scaled(model, factor, embedding_factor, norm_center):
+    """Scales every weight up from the default init so the logits are not near ties (the
+    embedding by its own factor: a tied model whose embedding dominates repeats one token);
+    norm weights become `norm_center + 0.2·N(0, 1)` and biases `0.3·N(0, 1)`."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:
                 p.copy_(norm_center + 0.2 * torch.randn_like(p))
             elif name.endswith(".bias"):
                 p.copy_(0.3 * torch.randn_like(p))
+            elif "embed_tokens" in name:
+                p.mul_(embedding_factor)
             else:
                 p.mul_(factor)
 
 
-def make(name, style, config, model_class, dtype, eos, norm_center=1.0):
+def make(name, style, config, model_class, dtype, eos, norm_center=1.0, factors=(4.0, 4.0)):
     torch.manual_seed(sum(map(ord, name)))
     folder = os.path.join(HERE, "models", name)
     shutil.rmtree(folder, ignore_errors=True)
@@ -55,7 +58,7 @@ def make(name, style, config, model_class, dtype, eos, norm_center=1.0):
     config.vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
     config.eos_token_id = eos[0]
     model = model_class(config).eval()
-    scaled(model, 4.0, norm_center)
+    scaled(model, *factors, norm_center)
     model.generation_config = GenerationConfig(eos_token_id=eos)
     model.to(dtype).save_pretrained(folder, safe_serialization=True)
     shutil.copy(os.path.join(HERE, style, "tokenizer.json"), folder)
@@ -96,7 +99,7 @@ def main():
         LlamaForCausalLM, torch.float32, eos=[1, 4])
     make("qwen2", "qwen2", Qwen2Config(
         **COMMON, rope_theta=1000000.0, tie_word_embeddings=True),
-        Qwen2ForCausalLM, torch.float32, eos=[2])
+        Qwen2ForCausalLM, torch.float32, eos=[2], factors=(8.0, 2.0))
     make("mistral", "mistral", MistralConfig(
         **COMMON, rope_theta=10000.0, sliding_window=8, tie_word_embeddings=False),
         MistralForCausalLM, torch.float16, eos=[2])
@@ -104,7 +107,7 @@ def main():
         **COMMON, head_dim=16, query_pre_attn_scalar=24, sliding_window=8,
         attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
         hidden_activation="gelu_pytorch_tanh"),
-        Gemma2ForCausalLM, torch.bfloat16, eos=[1, 5], norm_center=0.0)
+        Gemma2ForCausalLM, torch.bfloat16, eos=[1, 5], norm_center=0.0, factors=(8.0, 2.0))
 
 
 if __name__ == "__main__":
