@@ -114,3 +114,24 @@ struct GenerationTests {
     } throws: { ($0 as? TextGenerationError)?.message.contains("701") == true }
   }
 }
+
+/// The sliding window is exercised: the fixtures decode past it, and without it the logits
+/// differ once the sequence is longer than the window.
+struct SlidingWindowTests {
+  @Test(
+    "Mistral and Gemma 2 without their window differ from transformers past 8 positions",
+    arguments: ["mistral", "gemma2"])
+  func windowMatters(name: String) throws {
+    let reference = try DecoderModelTests.Reference(name)
+    #expect(reference.prompt.count + reference.generated.count > 8 * 4)
+    let folder = try ModelLoadingTests.copy(name) { config in
+      config["sliding_window"] = nil
+      config["layer_types"] = nil
+      config["use_sliding_window"] = false
+    }
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let configuration = try ModelConfiguration(contentsOf: folder)
+    #expect(configuration.layerWindows.allSatisfy { $0 == nil })
+    #expect(try ModelLoadingTests.prefillLogits(folder, name) > 1e-3)
+  }
+}

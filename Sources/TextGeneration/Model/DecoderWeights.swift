@@ -5,9 +5,8 @@ import Foundation
 /// `model.safetensors.index.json`), handed out by name as `Float` and checked against the shapes
 /// the configuration implies.
 ///
-/// Each shard is read once and every tensor in it is converted to `Float` as it is taken; a
-/// shard's own storage is released before the next one is read, so loading never holds two full
-/// copies of the weights (an `F32` tensor is used without a copy).
+/// Each tensor is read from its file on its own and converted to `Float` at once, so loading
+/// holds the `Float` weights plus one tensor's bytes, never two full copies of the weights.
 struct DecoderWeights {
   /// The folder, for messages.
   let folder: String
@@ -33,20 +32,9 @@ struct DecoderWeights {
       guard FileManager.default.fileExists(atPath: path) else {
         throw TextGenerationError(.missingFile, file: path, "\(path): no such weights file")
       }
-      let file: SafetensorsFile
-      do {
-        file = try SafetensorsFile.read(from: path)
-      } catch {
-        throw TextGenerationError(.unreadableFile, file: path, "\(path): \(error)")
-      }
-      for entry in file.entries {
-        do {
-          tensors[entry.name] = (try file.floatingPoint(named: entry.name, as: Float.self), path)
-        } catch {
-          throw TextGenerationError(
-            .invalidWeights, file: path, component: entry.name,
-            "\(path): tensor '\(entry.name)' (\(entry.dtype)) cannot be used as Float: \(error)")
-        }
+      let reader = try SafetensorsTensorReader(path: path)
+      for entry in reader.entries {
+        tensors[entry.name] = (try reader.floats(entry), path)
       }
     }
   }
