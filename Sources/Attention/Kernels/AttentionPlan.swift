@@ -165,7 +165,7 @@ struct AttentionPlan: Sendable {
 
 extension AttentionProblem {
   /// The plan for `backend`, checked against the memory budget: throws
-  /// ``AttentionError/Kind/memoryLimit`` when its buffers exceed `budget` bytes, naming the bytes,
+  /// `AttentionError.Kind.memoryLimit` when its buffers exceed `budget` bytes, naming the bytes,
   /// the budget and a path that would fit.
   func plan(
     backend: AttentionBackend, extras: AttentionOutputs,

@@ -31,24 +31,12 @@ enum FusedAttention {
     /// The tile sizes for a problem: `Bk` = 512 keys (256 in Double) and `Bq` = 256 queries,
     /// fewer when the problem has too few query blocks to share among cores.
     ///
-    /// Why these sizes (measured on the project's 2-core machine, a shared Xeon with 48 KiB L1d
-    /// and 2 MiB L2 per core, `swift build -c release`, OpenBLAS 0.3.21 Cooperlake kernels;
-    /// GFLOP/s computed from CPU time on 2 cores, at (B, H, N, D) = (1, 12, 2048, 64) and
-    /// (1, 32, 2048, 128); the full table is in the fused kernel's report):
-    /// - Each tile pair costs OpenBLAS a packing pass over Q_blk and K_blk (first product) and
-    ///   over P and V_blk (second), about `Dk/Bk + Dk/Bq + 1 + Dv/Bq` packed elements per score
-    ///   against `2·(Dk + Dv)` flops, so small tiles lose: 64×256 tiles gave 119 and 142
-    ///   GFLOP/s, 128×256 129 and 161, 256×512 142 and 174.
-    /// - The score tile should stay in L2 across the softmax passes and the second product:
-    ///   256 × 512 Floats are 512 KiB, half of the 1 MiB L2 of the project's Zen 5 machines.
-    ///   512 × 512 (1 MiB) measured 145 and 183, within noise of 256×512 on this 2 MiB-L2 Xeon,
-    ///   and would spill on Zen 5. Double keeps the same 512 KiB with 256 keys.
-    /// - Under a causal mask only the tile on the diagonal is cut; its rows go in 64-row slices
-    ///   (``Context/diagonalRows``), so Bq = 256 wastes little. Causal (1, 12, 2048, 64) measured
-    ///   the same with Bq = 128 and 256 (127 and 124 before the slices; 132 after).
-    /// - The row count adapts to the shape only (never to the thread count, so results stay
-    ///   bit-identical whatever ``AttentionThreads/maximumCount`` is): with few heads and queries,
-    ///   `Bq` halves (down to 32) until there are at least 8 work items for the cores to share.
+    /// The sizes were chosen by measurement: packing costs favour large tiles, the score tile
+    /// should stay in L2 (256 × 512 Floats are 512 KiB), and `Bq` adapts to the shape only
+    /// (never to the thread count, so results stay bit-identical whatever
+    /// ``AttentionThreads/maximumCount`` is), halving down to 32 until there are at least
+    /// ``minimumItemCount`` work items. The figures are in the article "Fused kernel tiles"
+    /// (`Sources/Attention/Documentation.docc/FusedKernelTiles.md`).
     static func standard<Scalar: AttentionScalar>(for problem: AttentionProblem<Scalar>) -> Blocking
     {
       let keyColumns = MemoryLayout<Scalar>.stride == 4 ? 512 : 256

@@ -74,7 +74,7 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
   ///   - base: the frequency base θ (10,000 in the paper; 500,000 in Llama 3).
   ///   - layout: which features pair up.
   ///   - scaling: the context-extension scaling.
-  /// - Throws: ``AttentionError`` for a non-positive or odd rotary dimension, one above `D`, a
+  /// - Throws: `AttentionError` for a non-positive or odd rotary dimension, one above `D`, a
   ///   base or factor that is not finite and positive.
   public init(
     headDimension: Int, rotaryDimension: Int? = nil, base: Double = 10_000,
@@ -196,7 +196,7 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
   ///   - tensor: queries or keys, last dimension `D`, e.g. `[B, H, N, D]`; rotated in place.
   ///   - start: the position of row 0 (the tokens already in a key/value cache when decoding).
   ///   - sequenceLength: the length the dynamic scaling sees; `nil` for `start + N`.
-  /// - Throws: ``AttentionError`` when the last dimension is not `D`, the rank is below 2, or a
+  /// - Throws: `AttentionError` when the last dimension is not `D`, the rank is below 2, or a
   ///   position is negative.
   /// - Complexity: O(count) time; O(N·R) for the angles.
   public func apply<Scalar: AttentionScalar>(
@@ -220,7 +220,7 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
   /// Rotates every row of `tensor` (`[…, N, D]`): row `n` is at position `positions[n]` (packed
   /// sequences restart their positions at each sequence).
   ///
-  /// - Throws: ``AttentionError`` when the shape does not fit, `positions` does not have `N`
+  /// - Throws: `AttentionError` when the shape does not fit, `positions` does not have `N`
   ///   entries, or one is negative.
   public func apply<Scalar: AttentionScalar>(
     to tensor: inout Tensor<Scalar>, positions: [Int], sequenceLength: Int? = nil
