@@ -77,12 +77,13 @@ let package = Package(
 
     // MARK: - Executables
 
-    // The `attention` command: sdpa, mha, embed, demo, info.
+    // The `attention` command: sdpa, mha, embed, generate, demo, info.
     .executableTarget(
       name: "AttentionCLI",
       dependencies: [
         "Attention",
         "SentenceEmbedding",
+        "TextGeneration",
         "CommandLineSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
@@ -132,7 +133,8 @@ let package = Package(
       name: "SentenceEmbeddingTests",
       dependencies: ["SentenceEmbedding", "Attention", "AttentionTestSupport"]
     ),
-    // Reads the tokenizers in Tests/Fixtures/TextGeneration (made by make_tokenizers.py).
+    // Reads the tokenizers and the tiny decoder models in Tests/Fixtures/TextGeneration (made by
+    // make_tokenizers.py and make_models.py) and compares them with tokenizers and transformers.
     .testTarget(
       name: "TextGenerationTests",
       dependencies: ["TextGeneration"]
