@@ -83,4 +83,24 @@ struct DecoderModelTests {
     }
     #expect(worst < 1e-5, "\(name): cached vs recomputed relative difference \(worst)")
   }
+
+  @Test(
+    "one pass over the whole sequence without decoding gives every step's logits",
+    arguments: models)
+  func allPositionsInOnePass(name: String) throws {
+    let model = try DecoderModel(contentsOf: Self.folder(name))
+    let reference = try Reference(name)
+    var cache = try model.makeCache()
+    let sequence = reference.prompt + reference.generated.dropLast()
+    let logits = try model.allLogits(for: sequence, cache: &cache)
+    let v = model.configuration.vocabularySize
+    #expect(logits.shape == [sequence.count, v])
+    var worst: Float = 0
+    for step in reference.generated.indices {
+      let row = reference.prompt.count - 1 + step
+      let values = Array(logits.scalars[(row * v)..<((row + 1) * v)])
+      worst = max(worst, Self.relativeDifference(values, reference.logits(step: step)))
+    }
+    #expect(worst < 1e-4, "\(name): worst relative difference \(worst)")
+  }
 }
