@@ -1,4 +1,5 @@
 import ArgumentParser
+import Attention
 import Foundation
 import TextGeneration
 
@@ -16,18 +17,18 @@ struct GenerateCommand: ParsableCommand {
 
       Greedy by default; --temperature above 0 samples (with --top-k, --top-p and --seed). \
       Generation stops at the model's end-of-sequence ids unless --ignore-eos is given, or after \
-      --max-tokens tokens. A prompt and token count beyond max_position_embeddings is an error.
+      --max-new-tokens tokens. A prompt and token count beyond max_position_embeddings is an error.
       """
   )
-
-  @Argument(help: "The prompt.")
-  var prompt: String
 
   @Option(help: ArgumentHelp("The model folder.", valueName: "dir"))
   var model: String
 
+  @Option(help: ArgumentHelp("The text to continue.", valueName: "text"))
+  var prompt: String
+
   @Option(help: "The most tokens to generate.")
-  var maxTokens = 64
+  var maxNewTokens = 64
 
   @Option(help: "Sampling temperature; 0 is greedy.")
   var temperature: Float = 0
@@ -44,28 +45,54 @@ struct GenerateCommand: ParsableCommand {
   @Flag(help: "Keep generating past an end-of-sequence token.")
   var ignoreEos = false
 
-  @Flag(help: "Print the generated token ids instead of the text.")
-  var ids = false
+  @Option(
+    help: ArgumentHelp(
+      "Also write {\"prompt\": [ids…], \"generated\": [ids…]} as JSON.", valueName: "ids.json"))
+  var tokenIdsOutput: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Also write the logits each generated token was chosen from, float32 [generated, vocab].",
+      valueName: "logits.npy"))
+  var logitsOutput: String?
+
+  func validate() throws {
+    guard maxNewTokens >= 0 else {
+      throw ValidationError("--max-new-tokens must be ≥ 0, got \(maxNewTokens)")
+    }
+    let outputs = [
+      tokenIdsOutput.map { FileArgument($0, option: "--token-ids-output") },
+      logitsOutput.map { FileArgument($0, option: "--logits-output") },
+    ].compactMap { $0 }
+    try OutputPaths.check(outputs: outputs, inputs: [])
+  }
 
   func run() throws {
     let folder = URL(fileURLWithPath: model)
     let tokenizer = try BPETokenizer(contentsOf: folder)
     let decoder = try DecoderModel(contentsOf: folder)
     let parameters = GenerationParameters(
-      maximumNewTokenCount: maxTokens, temperature: temperature, topK: topK, topP: topP,
-      seed: seed, ignoresEndOfSequence: ignoreEos)
+      maximumNewTokenCount: maxNewTokens, temperature: temperature, topK: topK, topP: topP,
+      seed: seed, ignoresEndOfSequence: ignoreEos, recordsLogits: logitsOutput != nil)
     var stream = StreamingDecoder(tokenizer: tokenizer, skippingSpecialTokens: true)
-    let result = try decoder.generate(
-      prompt: tokenizer.encode(prompt), parameters: parameters
-    ) { token in
-      if !ids {
-        FileHandle.standardOutput.write(Data(stream.append(token).utf8))
-      }
+    let promptIDs = tokenizer.encode(prompt)
+    let result = try decoder.generate(prompt: promptIDs, parameters: parameters) { token in
+      FileHandle.standardOutput.write(Data(stream.append(token).utf8))
     }
-    if ids {
-      print(result.tokens.map(String.init).joined(separator: " "))
-    } else {
-      FileHandle.standardOutput.write(Data((stream.finish() + "\n").utf8))
+    FileHandle.standardOutput.write(Data((stream.finish() + "\n").utf8))
+    if let tokenIdsOutput {
+      let json = try JSONSerialization.data(
+        withJSONObject: ["prompt": promptIDs, "generated": result.tokens], options: [.sortedKeys])
+      try TensorFiles.writeBytes(
+        Array(json) + Array("\n".utf8),
+        to: FileArgument(tokenIdsOutput, option: "--token-ids-output"))
+    }
+    if let logitsOutput {
+      let vocabulary = result.logits.first?.count ?? 0
+      let logits = try Tensor<Float>(
+        shape: [result.logits.count, vocabulary], scalars: result.logits.flatMap { $0 })
+      try TensorFiles.write(
+        .float32(logits), to: FileArgument(logitsOutput, option: "--logits-output"))
     }
   }
 }

@@ -19,12 +19,16 @@ public struct GenerationParameters: Sendable, Equatable {
   /// The ids to stop at; `nil` for the configuration's
   /// ``ModelConfiguration/endOfSequenceTokenIDs``.
   public var endOfSequenceTokenIDs: [Int]?
+  /// Keep the logits each generated token was chosen from (``GenerationResult/logits``).
+  public var recordsLogits: Bool
 
   /// Parameters; the defaults decode greedily and stop at the configuration's EOS ids.
   public init(
     maximumNewTokenCount: Int, temperature: Float = 0, topK: Int? = nil, topP: Float? = nil,
-    seed: UInt64 = 0, ignoresEndOfSequence: Bool = false, endOfSequenceTokenIDs: [Int]? = nil
+    seed: UInt64 = 0, ignoresEndOfSequence: Bool = false, endOfSequenceTokenIDs: [Int]? = nil,
+    recordsLogits: Bool = false
   ) {
+    self.recordsLogits = recordsLogits
     self.maximumNewTokenCount = maximumNewTokenCount
     self.temperature = temperature
     self.topK = topK
@@ -49,6 +53,9 @@ public struct GenerationResult: Sendable, Equatable {
   public var tokens: [Int]
   /// Why generation stopped.
   public var stopReason: StopReason
+  /// With ``GenerationParameters/recordsLogits``, the logits (over the vocabulary) each
+  /// generated token was chosen from, one row per token; otherwise empty.
+  public var logits: [[Float]] = []
 }
 
 extension DecoderModel {
@@ -83,18 +90,20 @@ extension DecoderModel {
     var cache = try makeCache()
     var logits = try self.logits(for: prompt, cache: &cache)
     var tokens: [Int] = []
+    var recorded: [[Float]] = []
     while tokens.count < parameters.maximumNewTokenCount {
       let token = Self.choose(from: logits, parameters: parameters, using: &generator)
       tokens.append(token)
+      if parameters.recordsLogits { recorded.append(logits) }
       try onToken(token)
       if !parameters.ignoresEndOfSequence, stops.contains(token) {
-        return GenerationResult(tokens: tokens, stopReason: .endOfSequence)
+        return GenerationResult(tokens: tokens, stopReason: .endOfSequence, logits: recorded)
       }
       if tokens.count < parameters.maximumNewTokenCount {
         logits = try self.logits(for: [token], cache: &cache)
       }
     }
-    return GenerationResult(tokens: tokens, stopReason: .maximumTokenCount)
+    return GenerationResult(tokens: tokens, stopReason: .maximumTokenCount, logits: recorded)
   }
 
   private static func validate(_ parameters: GenerationParameters) throws {
