@@ -80,7 +80,8 @@ enum FusedAttention {
     _ problem: AttentionProblem<Scalar>,
     query: [Scalar], key: [Scalar], value: [Scalar],
     extras: AttentionOutputs,
-    blocking: Blocking? = nil
+    blocking: Blocking? = nil,
+    kernels: VectorKernels = .active
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     let p = problem
     let blocking = blocking ?? .standard(for: p)
@@ -97,7 +98,7 @@ enum FusedAttention {
         for block in 0..<keyBlockCount {
           let first = block * blocking.keyColumns
           let count = Swift.min(blocking.keyColumns, p.keyCount - first)
-          nonFiniteValueTiles[kvHead * keyBlockCount + block] = NonFinite.contains(
+          nonFiniteValueTiles[kvHead * keyBlockCount + block] = kernels.containsNonFinite(
             v.baseAddress! + (kvHead * p.keyCount + first) * p.valueDimension,
             count: count * p.valueDimension)
         }
@@ -114,7 +115,8 @@ enum FusedAttention {
                 let context = Context(
                   problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
                   value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
-                  nonFiniteValueTiles: flags.baseAddress!, keyBlockCount: keyBlockCount)
+                  nonFiniteValueTiles: flags.baseAddress!, keyBlockCount: keyBlockCount,
+                  kernels: kernels)
                 // Below ~4 MFLOP (tens of microseconds) waking a second thread costs more than
                 // it saves: (1, 1, 64, 64) took 0.03 ms on two workers, 0.02 ms on one.
                 let workers = p.flopCount < Self.parallelFlopThreshold ? 1 : Int.max
@@ -191,6 +193,8 @@ enum FusedAttention {
     let logSumExp: UnsafeMutablePointer<Scalar>
     let nonFiniteValueTiles: UnsafePointer<Bool>
     let keyBlockCount: Int
+    /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
+    let kernels: VectorKernels
 
     /// Computes the output rows and log-sum-exp of one block of queries of one head.
     func run(head: Int, queryBlock: Int, scratch: inout Scratch<Scalar>) {
@@ -252,7 +256,7 @@ enum FusedAttention {
           }
           continue
         }
-        RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i])
+        kernels.scale(out + i * dv, count: dv, by: 1 / l[i])
         logSumExp[firstRow + i] = m[i] + Scalar.logarithm(l[i])
       }
     }
@@ -295,7 +299,7 @@ enum FusedAttention {
         let i = rows.lowerBound + r
         let query = tile.firstQuery + i
         let row = scores + r * ldS
-        if zeroScale { RowSoftmax.scale(row, count: columns, by: 0) }
+        if zeroScale { kernels.scale(row, count: columns, by: 0) }
         let limit = p.visibleKeyLimit(batch: tile.batch, query: query)
         let visibleEnd = Swift.max(0, Swift.min(limit - tile.firstKey, columns))
         guard visibleEnd > 0 else {
@@ -346,7 +350,7 @@ enum FusedAttention {
       maximum: UnsafeMutablePointer<Scalar>, sum: UnsafeMutablePointer<Scalar>,
       output: UnsafeMutablePointer<Scalar>, dv: Int
     ) {
-      let blockMaximum = RowSoftmax.maximum(row, count: count)
+      let blockMaximum = RowSoftmax.maximum(row, count: count, using: kernels)
       let old = maximum.pointee
       // A NaN maximum, old or new, wins and stays: the row is poisoned for good.
       let new = old.isNaN || blockMaximum <= old ? old : blockMaximum
@@ -355,14 +359,14 @@ enum FusedAttention {
         row.update(repeating: 0, count: count)
         return
       }
-      let blockSum = RowSoftmax.exponentiate(row, count: count, subtracting: new)
+      let blockSum = kernels.exponentiate(row, count: count, subtracting: new)
       if new == old {
         sum.pointee += blockSum
       } else {
         if old != -Scalar.infinity {
           let correction = Scalar.exponential(old - new)
           sum.pointee *= correction
-          RowSoftmax.scale(output, count: dv, by: correction)
+          kernels.scale(output, count: dv, by: correction)
         }
         sum.pointee += blockSum
         maximum.pointee = new

@@ -108,7 +108,7 @@ enum MaterializedAttention {
         logSumExp[rowOffset + i] = rowLogSumExp
       }
       let values = value + kvHead * nk * dv
-      if NonFinite.contains(values, count: columns * dv) {
+      if VectorKernels.active.containsNonFinite(values, count: columns * dv) {
         // gemm would multiply the zero weights of masked keys by their NaN/Inf values; skip
         // masked keys explicitly instead, so non-finite values reach only rows that see them.
         for i in 0..<nq {
