@@ -11,7 +11,11 @@ let package = Package(
     .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // `swift package generate-documentation --target Attention`
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+    // Tests only: proves `import Attention` and `import Numerics` coexist in one file.
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
   ],
   targets: [
     // MARK: - System libraries (C stays behind these two doors)
@@ -20,13 +24,13 @@ let package = Package(
       name: "COpenBLAS",
       path: "Modules/COpenBLAS",
       pkgConfig: "openblas",
-      providers: [.apt(["libopenblas-dev"])]
+      providers: [.apt(["libopenblas-dev"]), .yum(["openblas-devel"]), .brew(["openblas"])]
     ),
     .systemLibrary(
       name: "CLAPACKE",
       path: "Modules/CLAPACKE",
       pkgConfig: "lapacke",
-      providers: [.apt(["liblapacke-dev"])]
+      providers: [.apt(["liblapacke-dev"]), .yum(["lapack-devel"]), .brew(["lapack"])]
     ),
 
     // MARK: - Public API
@@ -106,6 +110,11 @@ let package = Package(
     ),
     // End-to-end tests run the built `attention` binary; the dependency on the executable target
     // makes `swift test` build it first. `Attention` is there to compare with direct calls.
+    // Compiles only if the library adds nothing to Float's namespace that swift-numerics owns.
+    .testTarget(
+      name: "NumericsCoexistenceTests",
+      dependencies: ["Attention", .product(name: "Numerics", package: "swift-numerics")]
+    ),
     .testTarget(
       name: "AttentionCLITests",
       dependencies: ["AttentionCLI", "Attention"]

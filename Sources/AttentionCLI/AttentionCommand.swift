@@ -28,6 +28,7 @@ struct AttentionCommand: ParsableCommand {
 
       Every error is one line on standard error, starting with "error: ".
       """,
+    version: attentionVersion,
     subcommands: [
       SDPACommand.self,
       MHACommand.self,

@@ -10,7 +10,7 @@
 /// The library conforms exactly `Float` and `Double`; conforming other types is not supported.
 /// The elementary functions the kernels need are `package` members below, not protocol
 /// requirements, so `Float` and `Double` gain no public members (see ``TensorElement``).
-public protocol AttentionScalar: TensorElement, BinaryFloatingPoint, SIMDScalar
+public protocol AttentionScalar: TensorElement, BinaryFloatingPoint, SIMDScalar, Codable
 where Self.RawSignificand: FixedWidthInteger {}
 
 extension Float: AttentionScalar {}
@@ -33,6 +33,14 @@ extension AttentionScalar {
       return unsafeBitCast(logf(unsafeBitCast(x, to: Float.self)), to: Self.self)
     }
     return unsafeBitCast(log(unsafeBitCast(x, to: Double.self)), to: Self.self)
+  }
+
+  /// The hyperbolic tangent of `x`, from the C library (`tanhf` / `tanh`).
+  @inlinable package static func hyperbolicTangent(_ x: Self) -> Self {
+    if Self.self == Float.self {
+      return unsafeBitCast(tanhf(unsafeBitCast(x, to: Float.self)), to: Self.self)
+    }
+    return unsafeBitCast(tanh(unsafeBitCast(x, to: Double.self)), to: Self.self)
   }
 
   /// The type's name as NumPy spells it: `float32` or `float64`.

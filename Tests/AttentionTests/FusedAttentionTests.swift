@@ -242,15 +242,17 @@ struct FusedAttentionTests {
     let q = try Tensor<Float>(zeros: [1, 1, 65_536, 64])
     let problem = try AttentionProblem(
       query: q, key: q, value: q, mask: .none, causal: .topLeft, keyLengths: nil, scale: nil)
-    let bytes = FusedAttention.extraByteCount(
-      problem, blocking: .standard(for: problem), workers: AttentionThreads.availableCoreCount)
-    #expect(bytes <= 64 << 20, "\(bytes) bytes")
-    // And it does not grow with Nq·Nk: doubling N adds only the per-key-tile flags.
+    let workers = AttentionThreads.availableCoreCount
+    let plan = AttentionPlan(problem, path: .fused, extras: [], workers: workers)
+    let output = 65_536 * 64 * 4 + 65_536 * 4  // output and log-sum-exp
+    let bytes = try #require(plan.totalBytes) - output
+    #expect(bytes <= 64 << 20, "\(plan.summary)")
+    // And it does not grow with Nq·Nk: doubling N adds only the per-key-chunk flags.
     let q2 = try Tensor<Float>(zeros: [1, 1, 131_072, 64])
     let problem2 = try AttentionProblem(
       query: q2, key: q2, value: q2, mask: .none, causal: .topLeft, keyLengths: nil, scale: nil)
-    let bytes2 = FusedAttention.extraByteCount(
-      problem2, blocking: .standard(for: problem2), workers: AttentionThreads.availableCoreCount)
+    let plan2 = AttentionPlan(problem2, path: .fused, extras: [], workers: workers)
+    let bytes2 = try #require(plan2.totalBytes) - 2 * output
     #expect(bytes2 - bytes <= 65_536)
   }
 }

@@ -90,14 +90,13 @@ struct MemoryBudgetTests {
     let k: Tensor<Float> = data.normal([2, 4, 1024, 8])
     let problem = try AttentionProblem(
       query: q, key: k, value: k, mask: .none, causal: nil, keyLengths: nil, scale: nil)
-    let plan = problem.memoryPlan(path: .materialized, extras: .probabilities)
+    let plan = AttentionPlan(problem, path: .materialized, extras: .probabilities)
     let needed = try #require(plan.totalBytes)
     // output 2·4·64·8 + log-sum-exp 2·4·64 + probabilities 2·4·64·1024 Floats (2 MiB).
     #expect(needed == 4 * (2 * 4 * 64 * 8 + 2 * 4 * 64 + 2 * 4 * 64 * 1024))
-    try problem.checkMemory(backend: .blasMaterialized, extras: .probabilities, budget: needed)
+    _ = try problem.plan(backend: .blasMaterialized, extras: .probabilities, budget: needed)
     let error = memoryError {
-      try problem.checkMemory(
-        backend: .blasMaterialized, extras: .probabilities, budget: needed - 1)
+      _ = try problem.plan(backend: .blasMaterialized, extras: .probabilities, budget: needed - 1)
     }
     #expect(error?.kind == .memoryLimit)
     let message = error?.message ?? ""
@@ -105,39 +104,47 @@ struct MemoryBudgetTests {
     // The fused path needs a few hundred KiB (tiles of 64 × 256 per worker), well within it.
     #expect(message.contains("the fused path (.blas without probabilities) needs"), "\(message)")
     // When even the fused path does not fit, the message says to split the request.
-    let tiny = memoryError { try problem.checkMemory(backend: .blas, extras: [], budget: 1024) }
+    let tiny = memoryError { _ = try problem.plan(backend: .blas, extras: [], budget: 1024) }
     #expect(tiny?.message.contains("split the request") == true, "\(String(describing: tiny))")
   }
 
-  @Test("The fused plan counts what the fused kernel says it allocates; no Nq × Nk term")
-  func fusedPlanMatchesKernel() throws {
+  @Test("The fused plan counts each worker's tiles and the value flags; no Nq × Nk term")
+  func fusedPlanCountsTiles() throws {
     var data = TestData(seed: 4)
     let q: Tensor<Float> = data.normal([2, 4, 300, 8])
     let k: Tensor<Float> = data.normal([2, 2, 700, 8])
     let problem = try AttentionProblem(
       query: q, key: k, value: k, mask: .none, causal: nil, keyLengths: nil, scale: nil)
-    let plan = problem.memoryPlan(path: .fused, extras: [], workers: 2)
+    let plan = AttentionPlan(problem, path: .fused, extras: [], workers: 2)
+    // Tiles: Bq = 256 (the problem has enough work items), Bk = 512 keys; 300 queries make two
+    // blocks per head, so both workers are used; 700 keys make two value-flag chunks per kv head.
+    #expect(plan.blocking == FusedAttention.Blocking(queryRows: 256, keyColumns: 512))
+    #expect(plan.workerCount == 2)
+    #expect(plan.queryBlocks.map(\.queries) == [0..<256, 256..<300])
     let outputAndLogSumExp = 4 * (2 * 4 * 300 * 8 + 2 * 4 * 300)
-    let extra = FusedAttention.extraByteCount(
-      problem, blocking: .standard(for: problem), workers: 2)
-    #expect(plan.totalBytes == outputAndLogSumExp + extra, "\(plan.summary)")
-    #expect(AttentionProblem<Float>.path(for: .blas, extras: [.logSumExp]) == .fused)
-    #expect(AttentionProblem<Float>.path(for: .blas, extras: .probabilities) == .materialized)
+    let tiles = 4 * 2 * (256 * 512 + 2 * 256)
+    let flags = 2 * 2 * 2
+    #expect(plan.totalBytes == outputAndLogSumExp + tiles + flags, "\(plan.summary)")
+    #expect(AttentionPlan.path(for: .blas, extras: [.logSumExp]) == .fused)
+    #expect(AttentionPlan.path(for: .blas, extras: .probabilities) == .materialized)
   }
 
   @Test("Sizes whose byte count overflows Int are a memoryLimit error, not a trap")
   func overflowingSizes() throws {
     let huge = Int(Int32.max)
+    let rules = AttentionRules<Double>(
+      segments: [.init(queries: 0..<huge, keys: 0..<huge)], isCausal: false,
+      alignment: .bottomRight, keysBefore: nil, keysAfter: nil, keyLengths: nil, mask: .none,
+      scale: 1, softcap: nil, alibiSlopes: nil, sinks: nil)
     let problem = AttentionProblem<Double>(
       batchCount: huge, queryHeadCount: huge, keyValueHeadCount: 1, queryCount: huge,
-      keyCount: huge, keyDimension: 1, valueDimension: 1, scale: 1, causal: nil,
-      keyLengths: nil, mask: .none, inputRank: 4)
+      keyCount: huge, keyDimension: 1, valueDimension: 1, inputRank: 4, rules: rules)
     for backend in AttentionBackend.allCases {
-      let plan = problem.memoryPlan(
-        path: AttentionProblem<Double>.path(for: backend, extras: []), extras: [])
+      let plan = AttentionPlan(
+        problem, path: AttentionPlan.path(for: backend, extras: []), extras: [])
       #expect(plan.totalBytes == nil)
       let error = memoryError {
-        try problem.checkMemory(backend: backend, extras: [.probabilities])
+        _ = try problem.plan(backend: backend, extras: [.probabilities])
       }
       #expect(error?.kind == .memoryLimit)
       #expect(error?.message.contains("overflows Int") == true, "\(String(describing: error))")

@@ -1,6 +1,6 @@
-/// A validated attention request: the canonical rank-4 geometry, the scale, and the rules that say
-/// which keys each query row may see. Every backend computes from this one description, so they
-/// cannot disagree about semantics.
+/// A validated attention request: the canonical rank-4 geometry and the rules (visibility and
+/// logits, ``AttentionRules``) that every backend computes from, so they cannot disagree about
+/// semantics. Built once at the public boundary; the kernels take it as valid.
 struct AttentionProblem<Scalar: AttentionScalar>: Sendable {
   let batchCount: Int
   let queryHeadCount: Int
@@ -9,12 +9,13 @@ struct AttentionProblem<Scalar: AttentionScalar>: Sendable {
   let keyCount: Int
   let keyDimension: Int
   let valueDimension: Int
-  let scale: Scalar
-  let causal: CausalAlignment?
-  let keyLengths: [Int]?
-  let mask: ResolvedMask<Scalar>
   /// The rank of the caller's query tensor (2, 3 or 4); the output takes the same rank.
   let inputRank: Int
+  /// Which keys each query sees and how its logits are formed.
+  let rules: AttentionRules<Scalar>
+
+  /// The factor applied to `Q·Kᵀ`.
+  var scale: Scalar { rules.scale }
 
   /// Query heads that share one key/value head (`Hq / Hkv`).
   var groupSize: Int { queryHeadCount / keyValueHeadCount }
@@ -30,82 +31,13 @@ struct AttentionProblem<Scalar: AttentionScalar>: Sendable {
     return Array(full.suffix(inputRank))
   }
 
-  /// The number of leading keys `0..<limit` that query `query` of batch `batch` may see before
-  /// the tensor mask is applied: the key-padding length and the causal limit, whichever is less.
-  /// A limit of 0 means the row is fully masked.
-  @inline(__always)
-  func visibleKeyLimit(batch: Int, query: Int) -> Int {
-    var limit = keyLengths?[batch] ?? keyCount
-    switch causal {
-    case nil: break
-    case .topLeft: limit = Swift.min(limit, query + 1)
-    case .bottomRight: limit = Swift.min(limit, query + 1 + keyCount - queryCount)
-    }
-    return Swift.max(0, limit)
-  }
-
-  /// Whether query `query` of (batch, head) may see key `key` under every rule: key length,
-  /// causal limit, boolean mask, and an additive mask entry of `-infinity`. Used by the slow
-  /// paths that must skip masked keys one by one; the fast paths apply the same rules in bulk.
-  func isVisible(batch: Int, head: Int, query: Int, key: Int) -> Bool {
-    guard key < visibleKeyLimit(batch: batch, query: query) else { return false }
-    let offset = mask.rowOffset(batch: batch, head: head, query: query) + key
-    switch mask.values {
-    case .none: return true
-    case .boolean(let allowed, let invert): return allowed[offset] != invert
-    case .additive(let bias): return bias[offset] != -Scalar.infinity
-    }
-  }
-
-  /// Whether query `query` of (batch, head) may see at least one key. A row that sees none is
-  /// fully masked (zero output); a row that sees keys whose logits are all `-infinity` is not
-  /// (IEEE arithmetic makes its softmax NaN). The fast paths ask only in that rare case.
-  func seesAnyKey(batch: Int, head: Int, query: Int) -> Bool {
-    let limit = visibleKeyLimit(batch: batch, query: query)
-    return (0..<limit).contains { isVisible(batch: batch, head: head, query: query, key: $0) }
-  }
-
-  /// The largest limit any query row of any batch can have: the key loop of every row ends there.
-  func maximumKeyLimit(batch: Int, queryRange: Range<Int>) -> Int {
-    guard let last = queryRange.last else { return 0 }
-    // The causal limit grows with the query index, so the last row has the largest.
-    return visibleKeyLimit(batch: batch, query: last)
-  }
-
-  /// Flop count of the two matrix products, 4·B·Hq·Nq·Nk·D with D the mean of Dk and Dv.
+  /// Flop count of the two matrix products over every (query, key) pair of the same sequence,
+  /// `2·B·Hq·Σ_s nq_s·nk_s·(Dk + Dv)`: masking, windows and causality are not subtracted.
   var flopCount: Double {
-    2 * Double(batchCount * queryHeadCount * queryCount * keyCount)
-      * Double(keyDimension + valueDimension)
-  }
-}
-
-/// A user mask checked against the problem and reduced to strides over `[B, Hq, Nq]`, so that a
-/// row of `Nk` entries is found without expanding the mask (broadcast dimensions have stride 0).
-struct ResolvedMask<Scalar: AttentionScalar>: Sendable {
-  enum Values: Sendable {
-    case none
-    /// `true` = may attend (a `.block(where:)` mask is stored with `invert`).
-    case boolean([Bool], invert: Bool)
-    case additive([Scalar])
-  }
-  let values: Values
-  let batchStride: Int
-  let headStride: Int
-  let queryStride: Int
-
-  static var none: ResolvedMask {
-    ResolvedMask(values: .none, batchStride: 0, headStride: 0, queryStride: 0)
-  }
-
-  /// The offset of the first entry of row (batch, head, query) in the mask's storage.
-  @inline(__always)
-  func rowOffset(batch: Int, head: Int, query: Int) -> Int {
-    batch * batchStride + head * headStride + query * queryStride
-  }
-
-  var isNone: Bool {
-    if case .none = values { return true }
-    return false
+    let pairs = rules.segments.reduce(0.0) {
+      $0 + Double($1.queries.count) * Double($1.keys.count)
+    }
+    return 2 * Double(batchCount * queryHeadCount) * pairs * Double(keyDimension + valueDimension)
   }
 }
 
@@ -113,7 +45,9 @@ extension AttentionProblem {
   /// Validates the inputs of scaled dot-product attention and describes the computation.
   init(
     query: Tensor<Scalar>, key: Tensor<Scalar>, value: Tensor<Scalar>,
-    mask: AttentionMask<Scalar>, causal: CausalAlignment?, keyLengths: [Int]?, scale: Scalar?
+    mask: AttentionMask<Scalar>, causal: CausalAlignment?, keyLengths: [Int]?, scale: Scalar?,
+    window: AttentionWindow? = nil, packedSequences: PackedSequences? = nil,
+    softcap: Scalar? = nil, alibiSlopes: [Scalar]? = nil, sinks: [Scalar]? = nil
   ) throws {
     let rank = query.rank
     guard (2...4).contains(rank) else {
@@ -188,43 +122,131 @@ extension AttentionProblem {
     self.keyCount = keyCount
     self.keyDimension = q[3]
     self.valueDimension = v[3]
-    self.scale = resolvedScale
-    self.causal = causal
-    self.keyLengths = keyLengths
     self.inputRank = rank
     let scoreShape = [batchCount, q[1], q[2], keyCount]
+    let resolvedMask: ResolvedMask<Scalar>
     switch mask {
-    case .none: self.mask = .none
+    case .none: resolvedMask = .none
     case .allow(let tensor):
-      self.mask = try ResolvedMask(
+      resolvedMask = try ResolvedMask(
         shape: tensor.shape, scoreShape: scoreShape, values: .boolean(tensor.scalars, invert: false)
       )
     case .block(let tensor):
-      self.mask = try ResolvedMask(
+      resolvedMask = try ResolvedMask(
         shape: tensor.shape, scoreShape: scoreShape, values: .boolean(tensor.scalars, invert: true))
     case .additive(let tensor):
-      self.mask = try ResolvedMask(
+      resolvedMask = try ResolvedMask(
         shape: tensor.shape, scoreShape: scoreShape, values: .additive(tensor.scalars))
     }
+    self.rules = AttentionRules(
+      segments: try Self.segments(
+        packedSequences, queryCount: q[2], keyCount: keyCount, batchCount: batchCount,
+        keyLengths: keyLengths, query: query.shape, key: key.shape),
+      isCausal: causal != nil,
+      alignment: causal == .topLeft ? .topLeft : .bottomRight,
+      keysBefore: try Self.windowBound(window?.keysBefore, "keysBefore"),
+      keysAfter: try Self.windowBound(window?.keysAfter, "keysAfter"),
+      keyLengths: keyLengths, mask: resolvedMask, scale: resolvedScale,
+      softcap: try Self.checkedSoftcap(softcap),
+      alibiSlopes: try Self.perHead(
+        alibiSlopes, "alibiSlopes", headCount: q[1], query: query.shape,
+        allowed: { $0.isFinite }, requirement: "finite"),
+      sinks: try Self.perHead(
+        sinks, "sinks", headCount: q[1], query: query.shape,
+        allowed: { !$0.isNaN && $0 != .infinity }, requirement: "finite or -infinity"))
   }
-}
 
-extension ResolvedMask {
-  /// Checks that `shape` broadcasts to `scoreShape` (`[B, Hq, Nq, Nk]`) and computes its strides.
-  init(shape: [Int], scoreShape: [Int], values: Values) throws {
-    let problem = AttentionError(
-      .shapeMismatch,
-      "mask of shape \(shape.shapeDescription) does not broadcast to the scores' shape \(scoreShape.shapeDescription) [B, Hq, Nq, Nk]; accepted: [Nq, Nk], [B, 1, Nq, Nk], [B, Hq, Nq, Nk] (any dimension but Nk may be 1)"
-    )
-    guard (1...4).contains(shape.count), shape.last == scoreShape[3] else { throw problem }
-    let padded = Array(repeating: 1, count: 4 - shape.count) + shape
-    for (size, full) in zip(padded, scoreShape) where size != full && size != 1 { throw problem }
-    // Row-major strides of the padded mask, zeroed where the mask broadcasts.
-    let rowStride = padded[3]
-    let queryStride = padded[2] == 1 ? 0 : rowStride
-    let headStride = padded[1] == 1 ? 0 : rowStride * padded[2]
-    let batchStride = padded[0] == 1 ? 0 : rowStride * padded[2] * padded[1]
-    self.init(
-      values: values, batchStride: batchStride, headStride: headStride, queryStride: queryStride)
+  /// A window bound: `nil` (unbounded) or a count of keys ≥ 0.
+  private static func windowBound(_ bound: Int?, _ name: String) throws -> Int? {
+    guard let bound else { return nil }
+    guard bound >= 0 else {
+      throw AttentionError(
+        .invalidArgument,
+        "window \(name) must be ≥ 0 keys (nil for unbounded), got \(bound)")
+    }
+    return bound
+  }
+
+  private static func checkedSoftcap(_ softcap: Scalar?) throws -> Scalar? {
+    guard let softcap else { return nil }
+    guard softcap.isFinite, softcap > 0 else {
+      throw AttentionError(
+        .invalidArgument, "softcap must be finite and positive, got \(softcap)")
+    }
+    return softcap
+  }
+
+  /// Per-query-head values (ALiBi slopes, sinks): one per query head, each allowed.
+  private static func perHead(
+    _ values: [Scalar]?, _ name: String, headCount: Int, query: [Int],
+    allowed: (Scalar) -> Bool, requirement: String
+  ) throws -> [Scalar]? {
+    guard let values else { return nil }
+    guard values.count == headCount else {
+      throw AttentionError(
+        .shapeMismatch,
+        "\(name) has shape [\(values.count)] but needs one value per query head, [\(headCount)]: query has shape \(query.shapeDescription)"
+      )
+    }
+    if let index = values.firstIndex(where: { !allowed($0) }) {
+      throw AttentionError(
+        .invalidArgument,
+        "\(name)[\(index)] must be \(requirement), got \(values[index])")
+    }
+    return values
+  }
+
+  /// The packed sequences as segments of the query and key axes (one segment when unpacked).
+  private static func segments(
+    _ packed: PackedSequences?, queryCount: Int, keyCount: Int, batchCount: Int,
+    keyLengths: [Int]?, query: [Int], key: [Int]
+  ) throws -> [AttentionRules<Scalar>.Segment] {
+    guard let packed else { return [.init(queries: 0..<queryCount, keys: 0..<keyCount)] }
+    guard batchCount == 1 else {
+      throw AttentionError(
+        .invalidArgument,
+        "packed sequences need a batch of 1 (the sequences are the batch): query has shape \(query.shapeDescription)"
+      )
+    }
+    guard keyLengths == nil else {
+      throw AttentionError(
+        .invalidArgument,
+        "keyLengths and packed sequences both give key counts; give the packed key lengths only")
+    }
+    guard packed.queryLengths.count == packed.keyLengths.count, !packed.queryLengths.isEmpty else {
+      throw AttentionError(
+        .invalidArgument,
+        "packed sequences need as many query lengths as key lengths, at least one: got \(packed.queryLengths.count) query lengths and \(packed.keyLengths.count) key lengths"
+      )
+    }
+    for (name, lengths) in [("query", packed.queryLengths), ("key", packed.keyLengths)] {
+      if let bad = lengths.first(where: { $0 <= 0 }) {
+        throw AttentionError(
+          .invalidArgument, "packed \(name) lengths must be positive, got \(bad) in \(lengths)")
+      }
+    }
+    let querySum = packed.queryLengths.reduce(0) { $0 &+ $1 }
+    let keySum = packed.keyLengths.reduce(0) { $0 &+ $1 }
+    guard querySum == queryCount else {
+      throw AttentionError(
+        .shapeMismatch,
+        "packed query lengths sum to \(querySum) but the query has Nq = \(queryCount) rows: query has shape \(query.shapeDescription)"
+      )
+    }
+    guard keySum == keyCount else {
+      throw AttentionError(
+        .shapeMismatch,
+        "packed key lengths sum to \(keySum) but the key has Nk = \(keyCount) rows: key has shape \(key.shapeDescription)"
+      )
+    }
+    var segments: [AttentionRules<Scalar>.Segment] = []
+    var (queryStart, keyStart) = (0, 0)
+    for (nq, nk) in zip(packed.queryLengths, packed.keyLengths) {
+      segments.append(
+        .init(queries: queryStart..<(queryStart + nq), keys: keyStart..<(keyStart + nk)))
+      queryStart += nq
+      keyStart += nk
+    }
+    return segments
   }
 }

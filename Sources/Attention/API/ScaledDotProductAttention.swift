@@ -56,12 +56,18 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
   mask: AttentionMask<Scalar> = .none,
   causal: CausalAlignment? = nil,
   keyLengths: [Int]? = nil,
+  window: AttentionWindow? = nil,
+  packedSequences: PackedSequences? = nil,
   scale: Scalar? = nil,
+  softcap: Scalar? = nil,
+  alibiSlopes: [Scalar]? = nil,
+  sinks: [Scalar]? = nil,
   backend: AttentionBackend = .blas
 ) throws -> Tensor<Scalar> {
   try scaledDotProductAttention(
     query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
-    scale: scale, backend: backend, returning: []
+    window: window, packedSequences: packedSequences, scale: scale, softcap: softcap,
+    alibiSlopes: alibiSlopes, sinks: sinks, backend: backend, returning: []
   ).output
 }
 
@@ -81,28 +87,24 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
   mask: AttentionMask<Scalar> = .none,
   causal: CausalAlignment? = nil,
   keyLengths: [Int]? = nil,
+  window: AttentionWindow? = nil,
+  packedSequences: PackedSequences? = nil,
   scale: Scalar? = nil,
+  softcap: Scalar? = nil,
+  alibiSlopes: [Scalar]? = nil,
+  sinks: [Scalar]? = nil,
   backend: AttentionBackend = .blas,
   returning extras: AttentionOutputs
 ) throws -> AttentionResult<Scalar> {
   let problem = try AttentionProblem(
     query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
-    scale: scale)
-  // Refuse, before allocating anything, a request whose buffers exceed the memory budget.
-  try problem.checkMemory(backend: backend, extras: extras)
-  let result: (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?)
-  switch backend {
-  case .naive:
-    result = NaiveAttention.compute(
-      problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
-  case .blas where !extras.contains(.probabilities):
-    result = FusedAttention.compute(
-      problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
-  case .blas, .blasMaterialized:
-    // The probabilities are the full score matrix: the fused kernel never holds it.
-    result = MaterializedAttention.compute(
-      problem, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
-  }
+    scale: scale, window: window, packedSequences: packedSequences, softcap: softcap,
+    alibiSlopes: alibiSlopes, sinks: sinks)
+  // One plan: the path, tiles, workers and buffers; refused before anything is allocated when
+  // its buffers exceed the memory budget.
+  let plan = try problem.plan(backend: backend, extras: extras)
+  let result = problem.compute(
+    plan: plan, query: query.scalars, key: key.scalars, value: value.scalars, extras: extras)
   let p = problem
   return AttentionResult(
     output: Tensor(uncheckedShape: p.outputShape, scalars: result.output),
@@ -113,4 +115,22 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
     logSumExp: result.logSumExp.map {
       Tensor(uncheckedShape: [p.batchCount, p.queryHeadCount, p.queryCount], scalars: $0)
     })
+}
+
+extension AttentionProblem {
+  /// Runs `plan`'s path.
+  func compute(
+    plan: AttentionPlan, query: [Scalar], key: [Scalar], value: [Scalar], extras: AttentionOutputs
+  ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
+    switch plan.path {
+    case .naive:
+      NaiveAttention.compute(self, query: query, key: key, value: value, extras: extras)
+    case .fused:
+      FusedAttention.compute(
+        self, plan: plan, query: query, key: key, value: value, extras: extras)
+    case .materialized:
+      MaterializedAttention.compute(
+        self, plan: plan, query: query, key: key, value: value, extras: extras)
+    }
+  }
 }

@@ -77,62 +77,40 @@ enum FusedAttention {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   static func compute<Scalar: AttentionScalar>(
-    _ problem: AttentionProblem<Scalar>,
+    _ problem: AttentionProblem<Scalar>, plan: AttentionPlan,
     query: [Scalar], key: [Scalar], value: [Scalar],
-    extras: AttentionOutputs,
-    blocking: Blocking? = nil,
-    kernels: VectorKernels = .active
+    extras: AttentionOutputs, kernels: VectorKernels = .active
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     let p = problem
-    let blocking = blocking ?? .standard(for: p)
+    let blocking = plan.blocking
     let headCount = p.batchCount * p.queryHeadCount
     var output = [Scalar](repeating: 0, count: headCount * p.queryCount * p.valueDimension)
     var logSumExp = [Scalar](repeating: 0, count: headCount * p.queryCount)
-    let keyBlockCount = (p.keyCount + blocking.keyColumns - 1) / blocking.keyColumns
-    // Which value tiles hold NaN or ±infinity: those take a slow product that skips masked keys
-    // (gemm would compute 0 · NaN for them). One scan of V, shared by every query block.
-    var nonFiniteValueTiles = [Bool](
-      repeating: false, count: p.batchCount * p.keyValueHeadCount * keyBlockCount)
-    value.withUnsafeBufferPointer { v in
-      for kvHead in 0..<(p.batchCount * p.keyValueHeadCount) {
-        for block in 0..<keyBlockCount {
-          let first = block * blocking.keyColumns
-          let count = Swift.min(blocking.keyColumns, p.keyCount - first)
-          nonFiniteValueTiles[kvHead * keyBlockCount + block] = kernels.containsNonFinite(
-            v.baseAddress! + (kvHead * p.keyCount + first) * p.valueDimension,
-            count: count * p.valueDimension)
-        }
-      }
-    }
-    let queryBlockCount = (p.queryCount + blocking.queryRows - 1) / blocking.queryRows
+    let flags = NonFiniteValueFlags(
+      problem: p, value: value, chunkSize: blocking.keyColumns)
+    let blocks = plan.queryBlocks
 
     query.withUnsafeBufferPointer { q in
       key.withUnsafeBufferPointer { k in
         value.withUnsafeBufferPointer { v in
           output.withUnsafeMutableBufferPointer { o in
             logSumExp.withUnsafeMutableBufferPointer { lse in
-              nonFiniteValueTiles.withUnsafeBufferPointer { flags in
-                let context = Context(
-                  problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
-                  value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
-                  nonFiniteValueTiles: flags.baseAddress!, keyBlockCount: keyBlockCount,
-                  kernels: kernels)
-                // Below ~4 MFLOP (tens of microseconds) waking a second thread costs more than
-                // it saves: (1, 1, 64, 64) took 0.03 ms on two workers, 0.02 ms on one.
-                let workers = p.flopCount < Self.parallelFlopThreshold ? 1 : Int.max
-                ParallelWork.forEachItem(
-                  count: headCount * queryBlockCount, maximumWorkers: workers
-                ) { nextItem in
-                  var scratch = Scratch<Scalar>(blocking: blocking)
-                  while let item = nextItem() {
-                    // Within a head the last query blocks come first: under a causal mask they
-                    // are the longest, and starting them early balances the workers' ends.
-                    let head = item / queryBlockCount
-                    let queryBlock = queryBlockCount - 1 - item % queryBlockCount
-                    context.run(head: head, queryBlock: queryBlock, scratch: &scratch)
-                  }
-                  scratch.deallocate()
+              let context = Context(
+                problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
+                value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
+                nonFiniteValues: flags, kernels: kernels)
+              ParallelWork.forEachItem(
+                count: headCount * blocks.count, maximumWorkers: plan.workerCount
+              ) { nextItem in
+                var scratch = Scratch<Scalar>(blocking: blocking)
+                while let item = nextItem() {
+                  // Within a head the last query blocks come first: under a causal mask they
+                  // are the longest, and starting them early balances the workers' ends.
+                  let head = item / blocks.count
+                  let block = blocks[blocks.count - 1 - item % blocks.count]
+                  context.run(head: head, block: block, scratch: &scratch)
                 }
+                scratch.deallocate()
               }
             }
           }
@@ -142,21 +120,17 @@ enum FusedAttention {
     return (output, nil, extras.contains(.logSumExp) ? logSumExp : nil)
   }
 
-  /// The memory the fused path allocates besides its output and log-sum-exp: each worker's
-  /// tiles, and one flag per (batch, kv head, key tile).
-  static func extraByteCount<Scalar: AttentionScalar>(
-    _ problem: AttentionProblem<Scalar>, blocking: Blocking, workers: Int
-  ) -> Int {
-    let keyBlockCount = (problem.keyCount + blocking.keyColumns - 1) / blocking.keyColumns
-    let perWorker =
-      (blocking.queryRows * blocking.keyColumns + 2 * blocking.queryRows)
-      * MemoryLayout<Scalar>.stride
-    return workers * perWorker
-      + problem.batchCount * problem.keyValueHeadCount * keyBlockCount
+  /// Plans and runs the fused path with the given tile sizes instead of the standard ones (the
+  /// tests and the fuzzer cross tile boundaries with small tiles), and optionally the vector
+  /// loops of one instruction set (the tests run each).
+  static func compute<Scalar: AttentionScalar>(
+    _ problem: AttentionProblem<Scalar>, query: [Scalar], key: [Scalar], value: [Scalar],
+    extras: AttentionOutputs, blocking: Blocking, kernels: VectorKernels = .active
+  ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
+    compute(
+      problem, plan: AttentionPlan(problem, path: .fused, extras: extras, blocking: blocking),
+      query: query, key: key, value: value, extras: extras, kernels: kernels)
   }
-
-  /// The flop count (``AttentionProblem/flopCount``) below which one worker runs the call.
-  static let parallelFlopThreshold: Double = 4e6
 
   /// One worker's tiles: the scores/probabilities `Bq × Bk` and the running row max and sum.
   struct Scratch<Scalar: AttentionScalar> {
@@ -191,154 +165,158 @@ enum FusedAttention {
     let value: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>
     let logSumExp: UnsafeMutablePointer<Scalar>
-    let nonFiniteValueTiles: UnsafePointer<Bool>
-    let keyBlockCount: Int
+    let nonFiniteValues: NonFiniteValueFlags
     /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
     let kernels: VectorKernels
 
+    /// Where one block of queries of one head sits.
+    struct Rows {
+      let batch: Int
+      let head: Int
+      let kvHead: Int
+      let segment: AttentionRules<Scalar>.Segment
+      /// The block's first query (index along the query axis).
+      let firstQuery: Int
+      /// The block's first row in the `[B·Hq·Nq]` rows of the output.
+      let firstRow: Int
+    }
+
     /// Computes the output rows and log-sum-exp of one block of queries of one head.
-    func run(head: Int, queryBlock: Int, scratch: inout Scratch<Scalar>) {
+    ///
+    /// The key tiles walked are those between the first row's key band start and the last row's
+    /// band end (both ends only grow with the query index); each is classified once: empty tiles
+    /// are skipped, full tiles need no masking, and partial tiles go in slices of
+    /// ``diagonalRows`` rows, each slice with only the keys its own rows may see — so a causal
+    /// diagonal or a window edge computes `Bq · 64 / 2` wasted scores per tile, not `Bq² / 2`,
+    /// and a sliding window costs work in proportion to `N·W`.
+    func run(head: Int, block: AttentionPlan.QueryBlock, scratch: inout Scratch<Scalar>) {
       let p = problem
-      let (nq, dv) = (p.queryCount, p.valueDimension)
+      let rules = p.rules
+      let dv = p.valueDimension
       let b = head / p.queryHeadCount
       let h = head % p.queryHeadCount
-      let kvHead = b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h)
-      let firstQuery = queryBlock * blocking.queryRows
-      let rows = Swift.min(blocking.queryRows, nq - firstQuery)
-      let firstRow = head * nq + firstQuery
-      let out = output + firstRow * dv
+      let segment = rules.segments[block.segment]
+      let rowsInfo = Rows(
+        batch: b, head: h, kvHead: b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h),
+        segment: segment, firstQuery: block.queries.lowerBound,
+        firstRow: head * p.queryCount + block.queries.lowerBound)
+      let rows = block.queries.count
+      let out = output + rowsInfo.firstRow * dv
       let m = scratch.rowMaximum
       let l = scratch.rowSum
       m.update(repeating: -Scalar.infinity, count: rows)
       l.update(repeating: 0, count: rows)
-      // Keys at or past the largest limit of these rows are masked for all of them: skip them.
-      let keyEnd = p.maximumKeyLimit(batch: b, queryRange: firstQuery..<(firstQuery + rows))
+      func band(_ row: Int) -> Range<Int> {
+        rules.keyBand(batch: b, query: rowsInfo.firstQuery + row, in: segment)
+      }
+      let keyStart = band(0).lowerBound
+      let keyEnd = band(rows - 1).upperBound
 
-      var firstKey = 0
+      var firstKey = keyStart
       while firstKey < keyEnd {
-        let columns = Swift.min(blocking.keyColumns, keyEnd - firstKey)
-        let tile = Tile(
-          batch: b, head: h, kvHead: kvHead, firstQuery: firstQuery, firstRow: firstRow,
-          firstKey: firstKey, columns: columns)
-        // The smallest limit is the first row's (limits grow with the query index). When it
-        // cuts this tile — the causal diagonal — the rows go in slices of `diagonalRows`, each
-        // with only the keys its last row may see: the masked triangle computed and thrown
-        // away shrinks from Bq²/2 to Bq·64/2 scores per block of queries.
-        let smallestLimit = p.visibleKeyLimit(batch: b, query: firstQuery)
-        if smallestLimit >= firstKey + columns || rows <= Self.diagonalRows {
-          process(tile, rows: 0..<rows, columns: columns, scratch: scratch)
-        } else {
+        let keys = firstKey..<Swift.min(firstKey + blocking.keyColumns, keyEnd)
+        switch rules.tileKind(batch: b, queries: block.queries, keys: keys, in: segment) {
+        case .empty:
+          break
+        case .full:
+          process(rowsInfo, rows: 0..<rows, keys: keys, masked: false, scratch: scratch)
+        case .partial
+        where band(rows - 1).lowerBound <= keys.lowerBound
+          && band(0).upperBound >= keys.upperBound:
+          // Every row's band covers the tile: only the mask tensor cuts it.
+          process(rowsInfo, rows: 0..<rows, keys: keys, masked: true, scratch: scratch)
+        case .partial:
           var start = 0
           while start < rows {
             let end = Swift.min(start + Self.diagonalRows, rows)
-            let sliceEnd = p.visibleKeyLimit(batch: b, query: firstQuery + end - 1)
-            let sliceColumns = Swift.max(0, Swift.min(sliceEnd - firstKey, columns))
+            // The keys any row of the slice sees: its bands' ends only grow with the row.
+            let lower = Swift.max(keys.lowerBound, band(start).lowerBound)
+            let upper = Swift.min(keys.upperBound, band(end - 1).upperBound)
             // A slice that sees none of these keys has nothing to add.
-            if sliceColumns > 0 {
-              process(tile, rows: start..<end, columns: sliceColumns, scratch: scratch)
+            if lower < upper {
+              process(
+                rowsInfo, rows: start..<end, keys: lower..<upper, masked: true, scratch: scratch)
             }
             start = end
           }
         }
-        firstKey += columns
+        firstKey = keys.upperBound
       }
 
       for i in 0..<rows {
+        let row = rowsInfo.firstRow + i
+        if let sink = rules.sink(head: h) {
+          // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
+          // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ.
+          let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
+          let correction = Scalar.exponential(m[i] - newMaximum)
+          let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
+          RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum, using: kernels)
+          logSumExp[row] = newMaximum + Scalar.logarithm(sum)
+          continue
+        }
         if m[i] == -Scalar.infinity {
           // Every logit was -infinity. A row that sees no key keeps its zeros; a row that sees
           // keys whose logits are all -infinity (an infinite Q or K) is NaN, as IEEE arithmetic
           // makes it (exp(−∞ − (−∞))) and as the other paths give. Rare: asked key by key.
-          if p.seesAnyKey(batch: b, head: h, query: firstQuery + i) {
+          if rules.seesAnyKey(batch: b, head: h, query: rowsInfo.firstQuery + i) {
             (out + i * dv).update(repeating: .nan, count: dv)
-            logSumExp[firstRow + i] = .nan
+            logSumExp[row] = .nan
           } else {
-            logSumExp[firstRow + i] = -Scalar.infinity
+            logSumExp[row] = -Scalar.infinity
           }
           continue
         }
-        kernels.scale(out + i * dv, count: dv, by: 1 / l[i])
-        logSumExp[firstRow + i] = m[i] + Scalar.logarithm(l[i])
+        RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
+        logSumExp[row] = m[i] + Scalar.logarithm(l[i])
       }
     }
 
-    /// Where one key tile of one block of queries sits.
-    struct Tile {
-      let batch: Int
-      let head: Int
-      let kvHead: Int
-      let firstQuery: Int
-      let firstRow: Int
-      let firstKey: Int
-      let columns: Int
-    }
-
-    /// Rows cut by the causal diagonal are processed in slices of this many rows: the masked
-    /// triangle computed per block of queries is `Bq · 64 / 2` scores instead of `Bq² / 2`.
-    /// 32 (more, smaller products) and 128 measured the same as 64 within noise.
+    /// Rows cut by a tile's edge (causal diagonal, window edge, sequence end) are processed in
+    /// slices of this many rows: the masked triangle computed per block of queries is
+    /// `Bq · 64 / 2` scores instead of `Bq² / 2`. 32 (more, smaller products) and 128 measured
+    /// the same as 64 within noise.
     static var diagonalRows: Int { 64 }
 
     /// Scores, online-softmax step and `O += P·V` for the rows `rows` of a block of queries
-    /// against the first `columns` keys of `tile`.
+    /// against the keys `keys`; `masked` when some of these rows may not see some of these keys.
     func process(
-      _ tile: Tile, rows: Range<Int>, columns: Int, scratch: Scratch<Scalar>
+      _ info: Rows, rows: Range<Int>, keys: Range<Int>, masked: Bool, scratch: Scratch<Scalar>
     ) {
       let p = problem
+      let rules = p.rules
       let (nk, dk, dv) = (p.keyCount, p.keyDimension, p.valueDimension)
       let ldS = blocking.keyColumns
+      let columns = keys.count
       let scores = scratch.scores + rows.lowerBound * ldS
-      let out = output + (tile.firstRow + rows.lowerBound) * dv
-      // BLAS may skip the product when alpha is 0 (OpenBLAS does), hiding a NaN or infinity of
-      // Q or K; with a zero scale, form the product and multiply it by 0 (0·∞ = NaN) instead.
-      let zeroScale = p.scale == 0
-      BLAS.gemm(
-        transposeB: true, m: rows.count, n: columns, k: dk, alpha: zeroScale ? 1 : p.scale,
-        a: query + (tile.firstRow + rows.lowerBound) * dk, lda: dk,
-        b: key + (tile.kvHead * nk + tile.firstKey) * dk, ldb: dk,
-        beta: 0, c: scores, ldc: ldS)
+      let out = output + (info.firstRow + rows.lowerBound) * dv
+      TileProducts.scores(
+        rows: rows.count, keys: columns, keyDimension: dk, scale: rules.scale,
+        query: query + (info.firstRow + rows.lowerBound) * dk,
+        key: key + (info.kvHead * nk + keys.lowerBound) * dk,
+        into: scores, stride: ldS)
+      let prepares = masked || rules.modifiesLogits
       for r in 0..<rows.count {
         let i = rows.lowerBound + r
-        let query = tile.firstQuery + i
+        let query = info.firstQuery + i
         let row = scores + r * ldS
-        if zeroScale { kernels.scale(row, count: columns, by: 0) }
-        let limit = p.visibleKeyLimit(batch: tile.batch, query: query)
-        let visibleEnd = Swift.max(0, Swift.min(limit - tile.firstKey, columns))
-        guard visibleEnd > 0 else {
-          row.update(repeating: 0, count: columns)  // this row sees none of these keys
-          continue
+        if prepares {
+          rules.prepareLogits(
+            row, keys: keys, band: rules.keyBand(batch: info.batch, query: query, in: info.segment),
+            batch: info.batch, head: info.head, query: query,
+            position: rules.position(ofQuery: query, in: info.segment),
+            segmentKeyStart: info.segment.keys.lowerBound)
         }
-        // Element-wise masking only where needed: the tail past this row's limit, and the
-        // tensor mask (read in place at its row offset, never expanded).
-        (row + visibleEnd).update(repeating: -Scalar.infinity, count: columns - visibleEnd)
-        applyMask(
-          row: row, count: visibleEnd,
-          maskOffset: p.mask.rowOffset(batch: tile.batch, head: tile.head, query: query)
-            + tile.firstKey)
         updateRow(
           row, count: columns, maximum: scratch.rowMaximum + i, sum: scratch.rowSum + i,
           output: out + r * dv, dv: dv)
       }
-      let values = value + (tile.kvHead * nk + tile.firstKey) * dv
-      if nonFiniteValueTiles[tile.kvHead * keyBlockCount + tile.firstKey / blocking.keyColumns] {
-        // Skip masked keys one by one so their NaN/Inf values reach no row (see
-        // `MaterializedAttention`); only tiles that hold such values come here.
-        for r in 0..<rows.count {
-          let weights = scores + r * ldS
-          let outRow = out + r * dv
-          let query = tile.firstQuery + rows.lowerBound + r
-          for j in 0..<columns
-          where p.isVisible(
-            batch: tile.batch, head: tile.head, query: query, key: tile.firstKey + j)
-          {
-            for e in 0..<dv { outRow[e] += weights[j] * values[j * dv + e] }
-          }
-        }
-      } else {
-        BLAS.gemm(
-          m: rows.count, n: dv, k: columns, alpha: 1,
-          a: scores, lda: ldS,
-          b: values, ldb: dv,
-          beta: 1, c: out, ldc: dv)
-      }
+      TileProducts.addWeightedValues(
+        problem: p, weights: scores, stride: ldS, rows: rows.count,
+        firstQuery: info.firstQuery + rows.lowerBound, batch: info.batch, head: info.head,
+        keys: keys, values: value + (info.kvHead * nk + keys.lowerBound) * dv,
+        valuesAreFinite: !nonFiniteValues.any(kvHead: info.kvHead, keys: keys),
+        into: out, accumulate: true)
     }
 
     /// One step of the online softmax for one row: turns the row's masked logits into weights
@@ -359,40 +337,17 @@ enum FusedAttention {
         row.update(repeating: 0, count: count)
         return
       }
-      let blockSum = kernels.exponentiate(row, count: count, subtracting: new)
+      let blockSum = RowSoftmax.exponentiate(row, count: count, subtracting: new, using: kernels)
       if new == old {
         sum.pointee += blockSum
       } else {
         if old != -Scalar.infinity {
           let correction = Scalar.exponential(old - new)
           sum.pointee *= correction
-          kernels.scale(output, count: dv, by: correction)
+          RowSoftmax.scale(output, count: dv, by: correction, using: kernels)
         }
         sum.pointee += blockSum
         maximum.pointee = new
-      }
-    }
-
-    /// Masks `count` logits of a row in place with the tensor mask: blocked entries (boolean, or
-    /// an additive `-infinity`) become `-infinity`, others get the additive bias.
-    @inline(__always)
-    func applyMask(row: UnsafeMutablePointer<Scalar>, count: Int, maskOffset: Int) {
-      switch problem.mask.values {
-      case .none: break
-      case .boolean(let allowed, let invert):
-        allowed.withUnsafeBufferPointer { mask in
-          let m = mask.baseAddress! + maskOffset
-          for j in 0..<count where m[j] == invert { row[j] = -Scalar.infinity }
-        }
-      case .additive(let bias):
-        bias.withUnsafeBufferPointer { mask in
-          let m = mask.baseAddress! + maskOffset
-          // Assigning -inf (rather than adding it) keeps a NaN logit of a masked key out.
-          for j in 0..<count {
-            let b = m[j]
-            row[j] = b == -Scalar.infinity ? b : row[j] + b
-          }
-        }
       }
     }
   }

@@ -11,7 +11,7 @@ enum MaterializedAttention {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   static func compute<Scalar: AttentionScalar>(
-    _ problem: AttentionProblem<Scalar>,
+    _ problem: AttentionProblem<Scalar>, plan: AttentionPlan,
     query: [Scalar], key: [Scalar], value: [Scalar],
     extras: AttentionOutputs
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
@@ -22,6 +22,7 @@ enum MaterializedAttention {
     let keepsProbabilities = extras.contains(.probabilities)
     var probabilities = [Scalar](repeating: 0, count: keepsProbabilities ? headCount * nq * nk : 0)
     var logSumExp = [Scalar](repeating: 0, count: headCount * nq)
+    let scratchCount = plan.scoreScratchCount
 
     query.withUnsafeBufferPointer { q in
       key.withUnsafeBufferPointer { k in
@@ -33,12 +34,16 @@ enum MaterializedAttention {
                   problem: p, query: q.baseAddress!, key: k.baseAddress!, value: v.baseAddress!,
                   output: o.baseAddress!, logSumExp: lse.baseAddress!,
                   probabilities: keepsProbabilities ? allScores.baseAddress! : nil)
-                let scratchCount = keepsProbabilities ? 0 : nq * nk
-                ParallelWork.forEachChunk(count: headCount) { heads in
-                  // One score matrix per worker, reused for each of its heads.
+                ParallelWork.forEachChunk(count: headCount, maximumWorkers: plan.workerCount) {
+                  heads in
+                  // One score matrix per worker, reused for each of its heads and sequences.
                   var scratch = [Scalar](repeating: 0, count: scratchCount)
                   scratch.withUnsafeMutableBufferPointer { scores in
-                    for head in heads { context.run(head: head, scratch: scores.baseAddress) }
+                    for head in heads {
+                      for segment in p.rules.segments {
+                        context.run(head: head, segment: segment, scratch: scores.baseAddress)
+                      }
+                    }
                   }
                 }
               }
@@ -64,67 +69,63 @@ enum MaterializedAttention {
     let logSumExp: UnsafeMutablePointer<Scalar>
     let probabilities: UnsafeMutablePointer<Scalar>?
 
-    func run(head: Int, scratch: UnsafeMutablePointer<Scalar>?) {
+    /// The rows of one packed sequence (or the whole head) of one head.
+    func run(
+      head: Int, segment: AttentionRules<Scalar>.Segment, scratch: UnsafeMutablePointer<Scalar>?
+    ) {
       let p = problem
+      let rules = p.rules
       let (nq, nk, dk, dv) = (p.queryCount, p.keyCount, p.keyDimension, p.valueDimension)
       let b = head / p.queryHeadCount
       let h = head % p.queryHeadCount
       let kvHead = b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h)
-      // Columns beyond the largest visible limit are masked for every row: skip them.
-      let columns = p.maximumKeyLimit(batch: b, queryRange: 0..<nq)
-      let rowOffset = head * nq
-      guard columns > 0 else {
-        (logSumExp + rowOffset).update(repeating: -Scalar.infinity, count: nq)
-        return  // output and probabilities are already zero
+      let firstRow = head * nq + segment.queries.lowerBound
+      let rows = segment.queries.count
+      // Keys outside every row's band are masked for all of them: neither computed nor
+      // multiplied. Both ends of the band only grow with the query index.
+      let keyStart = rules.keyBand(batch: b, query: segment.queries.lowerBound, in: segment)
+        .lowerBound
+      let keyEnd = rules.keyBand(batch: b, query: segment.queries.upperBound - 1, in: segment)
+        .upperBound
+      guard keyStart < keyEnd else {
+        // No row sees a key: zero outputs and probabilities (already), log-sum-exp σ or −∞.
+        (logSumExp + firstRow).update(
+          repeating: rules.sink(head: h) ?? -Scalar.infinity, count: rows)
+        return
       }
+      let keys = keyStart..<keyEnd
       let scores: UnsafeMutablePointer<Scalar>
       let scoreStride: Int
       if let probabilities {
-        scores = probabilities + rowOffset * nk
+        scores = probabilities + firstRow * nk + keyStart
         scoreStride = nk
       } else {
         scores = scratch!
-        scoreStride = columns
+        scoreStride = keys.count
       }
-      // BLAS may skip the product when alpha is 0 (OpenBLAS does), which would hide a NaN or an
-      // infinity of Q or K; with a zero scale, form the product and multiply by 0 afterwards.
-      let zeroScale = p.scale == 0
-      BLAS.gemm(
-        transposeB: true, m: nq, n: columns, k: dk, alpha: zeroScale ? 1 : p.scale,
-        a: query + rowOffset * dk, lda: dk,
-        b: key + kvHead * nk * dk, ldb: dk,
-        beta: 0, c: scores, ldc: scoreStride)
-      for i in 0..<nq {
-        let row = scores + i * scoreStride
-        if zeroScale { for j in 0..<columns { row[j] *= 0 } }
-        let limit = p.visibleKeyLimit(batch: b, query: i)
-        applyMask(
-          row: row, columns: columns, limit: limit,
-          maskOffset: p.mask.rowOffset(batch: b, head: h, query: i))
-        var rowLogSumExp = RowSoftmax.normalize(row, count: columns)
+      TileProducts.scores(
+        rows: rows, keys: keys.count, keyDimension: dk, scale: rules.scale,
+        query: query + firstRow * dk, key: key + (kvHead * nk + keyStart) * dk,
+        into: scores, stride: scoreStride)
+      for r in 0..<rows {
+        let i = segment.queries.lowerBound + r
+        let row = scores + r * scoreStride
+        rules.prepareLogits(
+          row, keys: keys, band: rules.keyBand(batch: b, query: i, in: segment),
+          batch: b, head: h, query: i, position: rules.position(ofQuery: i, in: segment),
+          segmentKeyStart: segment.keys.lowerBound)
+        var rowLogSumExp = RowSoftmax.normalize(row, count: keys.count, sink: rules.sink(head: h))
         if !rowLogSumExp.isFinite {
-          rowLogSumExp = settleNonFiniteRow(row, columns: columns, batch: b, head: h, query: i)
+          rowLogSumExp = settleNonFiniteRow(row, keys: keys, batch: b, head: h, query: i)
         }
-        logSumExp[rowOffset + i] = rowLogSumExp
+        logSumExp[firstRow + r] = rowLogSumExp
       }
-      let values = value + kvHead * nk * dv
-      if VectorKernels.active.containsNonFinite(values, count: columns * dv) {
-        // gemm would multiply the zero weights of masked keys by their NaN/Inf values; skip
-        // masked keys explicitly instead, so non-finite values reach only rows that see them.
-        for i in 0..<nq {
-          let weights = scores + i * scoreStride
-          let out = output + (rowOffset + i) * dv
-          for j in 0..<columns where p.isVisible(batch: b, head: h, query: i, key: j) {
-            for e in 0..<dv { out[e] += weights[j] * values[j * dv + e] }
-          }
-        }
-        return
-      }
-      BLAS.gemm(
-        m: nq, n: dv, k: columns, alpha: 1,
-        a: scores, lda: scoreStride,
-        b: values, ldb: dv,
-        beta: 0, c: output + rowOffset * dv, ldc: dv)
+      let values = value + (kvHead * nk + keyStart) * dv
+      TileProducts.addWeightedValues(
+        problem: p, weights: scores, stride: scoreStride, rows: rows,
+        firstQuery: segment.queries.lowerBound, batch: b, head: h, keys: keys, values: values,
+        valuesAreFinite: !NonFinite.contains(values, count: keys.count * dv),
+        into: output + firstRow * dv, accumulate: false)
     }
 
     /// Rewrites the weights of a row whose softmax came out non-finite and returns its log-sum-exp.
@@ -132,40 +133,19 @@ enum MaterializedAttention {
     /// A row that sees no key stays zero (`-infinity`). Otherwise a NaN or infinity it sees, or
     /// logits that are all `-infinity`, make its softmax NaN (as IEEE arithmetic does): every
     /// visible key's weight is NaN and every masked key's is exactly 0, so the probabilities
-    /// never show a weight on a masked key. Rare, so it asks the problem key by key.
+    /// never show a weight on a masked key. Rare, so it asks the rules key by key.
     func settleNonFiniteRow(
-      _ row: UnsafeMutablePointer<Scalar>, columns: Int, batch b: Int, head h: Int, query i: Int
+      _ row: UnsafeMutablePointer<Scalar>, keys: Range<Int>, batch b: Int, head h: Int, query i: Int
     ) -> Scalar {
-      guard problem.seesAnyKey(batch: b, head: h, query: i) else {
-        row.update(repeating: 0, count: columns)
+      let rules = problem.rules
+      guard rules.seesAnyKey(batch: b, head: h, query: i) else {
+        row.update(repeating: 0, count: keys.count)
         return -Scalar.infinity
       }
-      for j in 0..<columns {
-        row[j] = problem.isVisible(batch: b, head: h, query: i, key: j) ? .nan : 0
+      for (j, key) in keys.enumerated() {
+        row[j] = rules.isVisible(batch: b, head: h, query: i, key: key) ? .nan : 0
       }
       return .nan
-    }
-
-    /// Sets the logits of keys a row may not see to `-infinity` and adds an additive mask.
-    @inline(__always)
-    func applyMask(row: UnsafeMutablePointer<Scalar>, columns: Int, limit: Int, maskOffset: Int) {
-      let visibleEnd = Swift.min(limit, columns)
-      (row + visibleEnd).update(repeating: -Scalar.infinity, count: columns - visibleEnd)
-      switch problem.mask.values {
-      case .none: break
-      case .boolean(let allowed, let invert):
-        allowed.withUnsafeBufferPointer { m in
-          for j in 0..<visibleEnd where m[maskOffset + j] == invert { row[j] = -Scalar.infinity }
-        }
-      case .additive(let bias):
-        bias.withUnsafeBufferPointer { m in
-          // Assigning -inf (rather than adding it) keeps a NaN logit of a masked key out.
-          for j in 0..<visibleEnd {
-            let b = m[maskOffset + j]
-            row[j] = b == -Scalar.infinity ? b : row[j] + b
-          }
-        }
-      }
     }
   }
 }

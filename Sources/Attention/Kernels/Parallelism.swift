@@ -39,8 +39,10 @@ enum ParallelWork {
   /// OpenBLAS is held at one thread while chunks run in parallel: two levels of threads on the
   /// same cores oversubscribe them. With a single chunk the call runs inline and OpenBLAS keeps
   /// its own threads, so a lone head still uses every core through BLAS.
-  static func forEachChunk(count: Int, _ body: @Sendable (Range<Int>) -> Void) {
-    let workers = Swift.min(count, AttentionThreads.maximumCount)
+  static func forEachChunk(
+    count: Int, maximumWorkers: Int = .max, _ body: @Sendable (Range<Int>) -> Void
+  ) {
+    let workers = Swift.min(count, AttentionThreads.maximumCount, Swift.max(1, maximumWorkers))
     guard workers > 1 else {
       if count > 0 { body(0..<count) }
       return

@@ -33,18 +33,23 @@ enum RowSoftmax {
   /// Replaces `count` logits with their softmax in place and returns the row's log-sum-exp.
   ///
   /// `-infinity` entries (masked keys) become 0. If every entry is `-infinity` the row becomes
-  /// zeros and the result is `-infinity`. A NaN anywhere makes the whole row NaN.
+  /// zeros and the result is `-infinity`. A NaN anywhere makes the whole row NaN. A `sink` logit
+  /// joins the denominator only (its weight is not written): the row then sums to less than 1,
+  /// and the result is `log(e^sink + Σ e^x)`.
   @inline(__always)
   static func normalize<Scalar: AttentionScalar>(
-    _ row: UnsafeMutablePointer<Scalar>, count: Int, using kernels: VectorKernels = .active
+    _ row: UnsafeMutablePointer<Scalar>, count: Int, sink: Scalar? = nil,
+    using kernels: VectorKernels = .active
   ) -> Scalar {
-    let maximum = maximum(row, count: count, using: kernels)
+    var maximum = maximum(row, count: count, using: kernels)
+    if let sink, !maximum.isNaN, sink > maximum { maximum = sink }
     guard maximum != -Scalar.infinity else {
       row.update(repeating: 0, count: count)
       return -Scalar.infinity
     }
-    let sum = kernels.exponentiate(row, count: count, subtracting: maximum)
-    kernels.scale(row, count: count, by: 1 / sum)
+    var sum = exponentiate(row, count: count, subtracting: maximum, using: kernels)
+    if let sink { sum += Scalar.exponential(sink - maximum) }
+    scale(row, count: count, by: 1 / sum, using: kernels)
     return maximum + Scalar.logarithm(sum)
   }
 
@@ -64,5 +69,25 @@ enum RowSoftmax {
       for j in 0..<count where row[j].isNaN { return row[j] }
     }
     return maximum
+  }
+
+  /// Replaces each of `count` values `x` with `exp(x − shift)` and returns their sum.
+  ///
+  /// - Precondition: `shift` is not `-infinity` (callers treat a fully masked row first).
+  @inline(__always)
+  static func exponentiate<Scalar: AttentionScalar>(
+    _ row: UnsafeMutablePointer<Scalar>, count: Int, subtracting shift: Scalar,
+    using kernels: VectorKernels = .active
+  ) -> Scalar {
+    kernels.exponentiate(row, count: count, subtracting: shift)
+  }
+
+  /// Multiplies `count` values by `factor`.
+  @inline(__always)
+  static func scale<Scalar: AttentionScalar>(
+    _ row: UnsafeMutablePointer<Scalar>, count: Int, by factor: Scalar,
+    using kernels: VectorKernels = .active
+  ) {
+    kernels.scale(row, count: count, by: factor)
   }
 }
