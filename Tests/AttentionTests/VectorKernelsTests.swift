@@ -330,4 +330,81 @@ struct VectorKernelsTests {
       }
     }
   }
+
+  // MARK: ATTENTION_ISA, read once per process: each value in its own child process
+
+  /// In a child process: sets `ATTENTION_ISA` to `value` before anything chose the loops, then
+  /// expects the widest supported level at or below `ceiling`, the report to say so, and a
+  /// softmax and a fused attention at that level to match the naive path. Prints `DONE`, or
+  /// `FAILED: …` (a failed exit test returns no output to show).
+  static func checkEnvironment(_ value: String, ceiling: VectorKernels.Level) -> Never {
+    func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+      if !condition {
+        print("FAILED: \(message())")
+        exit(0)
+      }
+    }
+    setenv("ATTENTION_ISA", value, 1)
+    let expected = VectorKernels.supportedLevels.last { $0 <= ceiling }!
+    let active = VectorKernels.active.level
+    check(active == expected, "ATTENTION_ISA=\(value): \(active), expected \(expected)")
+    let report = SystemReport.current
+    check(report.rowKernelInstructions == expected.instructionSet, "report \(report)")
+    check(
+      report.description.contains("lowered by ATTENTION_ISA")
+        == (expected < VectorKernels.bestLevel),
+      "report \(report)")
+    var data = TestData(seed: 5)
+    let q: Tensor<Float> = data.normal([1, 2, 70, 16])
+    let k: Tensor<Float> = data.normal([1, 2, 70, 16])
+    let v: Tensor<Float> = data.normal([1, 2, 70, 16])
+    for causal in [nil, CausalAlignment.topLeft] {
+      let naive = try! scaledDotProductAttention(
+        query: q, key: k, value: v, causal: causal, backend: .naive)
+      for backend in [AttentionBackend.blas, .blasMaterialized] {
+        let fast = try! scaledDotProductAttention(
+          query: q, key: k, value: v, causal: causal, backend: backend)
+        let difference = zip(fast.scalars, naive.scalars).map { abs($0 - $1) }.max()!
+        check(difference < 1e-5, "\(backend) causal \(String(describing: causal)): \(difference)")
+      }
+    }
+    print("DONE")
+    exit(0)
+  }
+
+  @Test("ATTENTION_ISA=sse2 runs the SSE2 loops (the portable ones off x86-64)")
+  func environmentSSE2() async {
+    let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      Self.checkEnvironment("sse2", ceiling: .sse2)
+    }
+    guard let result else { return }
+    let output = String(decoding: result.standardOutputContent, as: UTF8.self)
+    #expect(output.contains("DONE") && !output.contains("FAILED"), "child output: \(output)")
+  }
+
+  @Test("ATTENTION_ISA=portable runs the portable C loops")
+  func environmentPortable() async {
+    let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      Self.checkEnvironment("portable", ceiling: .portable)
+    }
+    guard let result else { return }
+    let output = String(decoding: result.standardOutputContent, as: UTF8.self)
+    #expect(output.contains("DONE") && !output.contains("FAILED"), "child output: \(output)")
+  }
+
+  @Test("ATTENTION_ISA=avx512 caps at the widest level the CPU has; an unknown name is ignored")
+  func environmentCeilingAndUnknownName() async {
+    // Exit tests capture nothing: each value is its own closure's literal.
+    let ceiling = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      Self.checkEnvironment("avx512", ceiling: .avx512)
+    }
+    let unknown = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      Self.checkEnvironment("AVX2 ", ceiling: .avx512)
+    }
+    for result in [ceiling, unknown] {
+      guard let result else { continue }
+      let output = String(decoding: result.standardOutputContent, as: UTF8.self)
+      #expect(output.contains("DONE") && !output.contains("FAILED"), "child output: \(output)")
+    }
+  }
 }
