@@ -24,7 +24,8 @@ internal import CAttentionKernels
 struct VectorKernels: @unchecked Sendable {  // a pointer to an immutable static C table
   /// The instruction sets the C loops are compiled for, ordered from the narrowest.
   enum Level: Int, CaseIterable, Comparable, Sendable, CustomStringConvertible {
-    /// Plain C, one element at a time: non-x86 processors (on x86-64, for the tests only).
+    /// Plain C, one element at a time: non-x86 processors (on x86-64, only for the tests and
+    /// `ATTENTION_ISA=portable`).
     case portable
     /// SSE2, 128-bit: the x86-64 baseline.
     case sse2
@@ -168,7 +169,7 @@ extension UnsafePointer {
   /// The same address viewed as another scalar type of the same layout (Float or Double behind a
   /// generic `AttentionScalar` the caller has already identified).
   @inline(__always)
-  func cast<T>(to _: T.Type) -> UnsafePointer<T> {
+  fileprivate func cast<T>(to _: T.Type) -> UnsafePointer<T> {
     UnsafeRawPointer(self).assumingMemoryBound(to: T.self)
   }
 }
@@ -176,7 +177,7 @@ extension UnsafePointer {
 extension UnsafeMutablePointer {
   /// The same address viewed as another scalar type of the same layout.
   @inline(__always)
-  func mutableCast<T>(to _: T.Type) -> UnsafeMutablePointer<T> {
+  fileprivate func mutableCast<T>(to _: T.Type) -> UnsafeMutablePointer<T> {
     UnsafeMutableRawPointer(self).assumingMemoryBound(to: T.self)
   }
 }

@@ -24,7 +24,7 @@ extern "C" {
 /// larger one runs everything a smaller one can.
 typedef enum attn_isa {
   /// Plain C, one element at a time: the variant of non-x86 processors (also built on x86-64,
-  /// where the tests compare it with the vector variants).
+  /// where the tests compare it with the vector variants and `ATTENTION_ISA=portable` picks it).
   ATTN_ISA_PORTABLE = 0,
   /// SSE2 with 128-bit registers: the x86-64 baseline, no fused multiply-add.
   ATTN_ISA_SSE2 = 1,
