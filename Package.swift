@@ -7,6 +7,7 @@ let package = Package(
     .library(name: "Attention", targets: ["Attention"]),
     .library(name: "TensorFiles", targets: ["TensorFiles"]),
     .library(name: "SentenceEmbedding", targets: ["SentenceEmbedding"]),
+    .library(name: "TextGeneration", targets: ["TextGeneration"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
     .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
   ],
@@ -65,59 +66,93 @@ let package = Package(
 
     // MARK: - Models built on the engine
 
+    // Sentence embeddings with a BERT encoder (all-MiniLM-L6-v2).
     .target(
       name: "SentenceEmbedding",
+      dependencies: ["Attention"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+    // Decoder models (Llama, Qwen2, Mistral, Gemma 2, GPT-2 families) and their `tokenizer.json`
+    // BPE tokenizers.
+    .target(
+      name: "TextGeneration",
       dependencies: ["Attention"],
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
 
     // MARK: - Executables
 
+    // The `attention` command: sdpa, mha, embed, demo, info.
     .executableTarget(
       name: "AttentionCLI",
       dependencies: [
         "Attention",
         "SentenceEmbedding",
+        "CommandLineSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-
+    // `attention-bench`: throughput against the sgemm peak, a Markdown table and an SVG chart.
     .executableTarget(
       name: "AttentionBenchmark",
       dependencies: [
         "Attention",
+        "CommandLineSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // What only the two executables share: locale-independent number formatting, column
+    // padding, XML escaping for their SVG output.
+    .target(name: "CommandLineSupport"),
 
     // MARK: - Fuzz targets (libFuzzer entry points; `make fuzz` builds them with sanitizers)
 
+    // One binary, the reader or loader chosen by ATTENTION_FUZZ_TARGET.
     .executableTarget(
       name: "AttentionFuzz",
       dependencies: ["Attention", "SentenceEmbedding"],
       path: "Tests/Fuzz/AttentionFuzz"
     ),
 
+    // MARK: - Test support
+
+    // What every test target shares: the one `expectClose`, the tolerance table, the float64
+    // reference attention and the seeded test data.
+    .target(
+      name: "AttentionTestSupport",
+      dependencies: ["Attention"],
+      path: "Tests/AttentionTestSupport"
+    ),
+
     // MARK: - Tests
 
+    // The engine against the reference and itself, the file formats, the platform reports.
     .testTarget(
       name: "AttentionTests",
-      dependencies: ["Attention", "AttentionCore", "TensorFiles"]
+      dependencies: ["Attention", "AttentionCore", "TensorFiles", "AttentionTestSupport"]
     ),
+    // The BERT pieces, a tiny random BERT, and all-MiniLM-L6-v2 against transformers (skipped
+    // without the model, except under CI=true).
     .testTarget(
       name: "SentenceEmbeddingTests",
-      dependencies: ["SentenceEmbedding", "Attention"]
+      dependencies: ["SentenceEmbedding", "Attention", "AttentionTestSupport"]
     ),
-    // End-to-end tests run the built `attention` binary; the dependency on the executable target
-    // makes `swift test` build it first. `Attention` is there to compare with direct calls.
+    // Reads the tokenizers in Tests/Fixtures/TextGeneration (made by make_tokenizers.py).
+    .testTarget(
+      name: "TextGenerationTests",
+      dependencies: ["TextGeneration"]
+    ),
     // Compiles only if the library adds nothing to Float's namespace that swift-numerics owns.
     .testTarget(
       name: "NumericsCoexistenceTests",
       dependencies: ["Attention", .product(name: "Numerics", package: "swift-numerics")]
     ),
+    // End-to-end tests run the built `attention` binary; the dependency on the executable target
+    // makes `swift test` build it first. `Attention` is there to compare with direct calls,
+    // `CommandLineSupport` to test the executables' shared formatting.
     .testTarget(
       name: "AttentionCLITests",
-      dependencies: ["AttentionCLI", "Attention"]
+      dependencies: ["AttentionCLI", "Attention", "CommandLineSupport", "AttentionTestSupport"]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import CommandLineSupport
 
 #if canImport(Glibc)
   import Glibc
@@ -173,18 +174,23 @@ struct AttentionBenchmark: ParsableCommand {
       }
       return "selected \(change.currentCore) by name (was \(change.previousCore))"
     }
-    let change = OpenBLAS.reselectCore()
+    // 'auto' is the library's policy: OpenBLAS's detection, upgraded when it leaves the CPU's
+    // widest vector unit idle; 'detect' is the detection alone.
+    let change: OpenBLAS.CoreChange
+    var upgrade: OpenBLAS.CoreChange?
+    if core.lowercased() == "auto" {
+      let reselection = try OpenBLAS.reselectCoreMatchingCPU()
+      (change, upgrade) = (reselection.detection, reselection.upgrade)
+    } else {
+      change = OpenBLAS.reselectCore()
+    }
     guard change.isAvailable else {
       return "this OpenBLAS cannot re-select its core at run time; \(change.currentCore) runs"
     }
     var note =
       "OpenBLAS re-detected \(change.currentCore) (start-up core \(change.previousCore)"
       + (change.environmentCoreType.map { ", ignoring OPENBLAS_CORETYPE=\($0)" } ?? "") + ")"
-    if core.lowercased() == "auto",
-      OpenBLAS.idleVectorUnitWarning(coreName: change.currentCore, cpu: .current) != nil,
-      let better = OpenBLAS.recommendedCore(for: .current), better != change.currentCore
-    {
-      let upgrade = try OpenBLAS.selectCore(named: better)
+    if let upgrade {
       note +=
         "; it leaves the CPU's widest vector unit idle, so \(upgrade.currentCore) was selected"
         + " (--core detect keeps OpenBLAS's choice)"
@@ -213,11 +219,13 @@ enum ProgressLine {
     return text
   }
 
+  /// A left-aligned column of `width` characters, followed by at least one space.
   private static func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    paddedRight(text + " ", to: width)
   }
 
+  /// A right-aligned column of `width` characters, preceded by at least one space.
   private static func padLeft(_ text: String, _ width: Int) -> String {
-    text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+    paddedLeft(" " + text, to: width)
   }
 }

@@ -1,4 +1,5 @@
 import Attention
+import CommandLineSupport
 
 #if canImport(Glibc)
   import Glibc
@@ -19,7 +20,9 @@ struct BenchmarkReport {
 
   var markdown: String {
     var lines = ["# Attention benchmark, \(date.display) UTC", ""]
-    let memory = MemoryProbe.readFile("/proc/meminfo").flatMap(Self.totalMemory) ?? "unknown memory"
+    let memory =
+      AttentionMemoryBudget.physicalMemoryBytes.map(AttentionMemoryBudget.describe)
+      ?? "unknown memory"
     let threads =
       "OpenBLAS \(system.openBLASThreadCount), attention \(system.attentionThreadCount)"
     lines += [
@@ -113,15 +116,6 @@ struct BenchmarkReport {
     guard fclose(file) == 0, count == bytes.count else {
       throw ReportError("cannot write \(path): \(String(cString: strerror(errno)))")
     }
-  }
-
-  private static func totalMemory(_ meminfo: String) -> String? {
-    for line in meminfo.split(separator: "\n") where line.hasPrefix("MemTotal:") {
-      guard let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-      else { return nil }
-      return formatted(Double(kilobytes) / 1_048_576, digits: 1) + " GiB"
-    }
-    return nil
   }
 
   private static func currentDate() -> (display: String, fileStamp: String) {

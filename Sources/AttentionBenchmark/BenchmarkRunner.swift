@@ -1,4 +1,5 @@
 import Attention
+import CommandLineSupport
 
 #if canImport(Glibc)
   import Glibc

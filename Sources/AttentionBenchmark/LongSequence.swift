@@ -1,4 +1,5 @@
 import Attention
+import CommandLineSupport
 
 /// The long-sequence row: one head, `N` queries and keys, `D = 64`, causal, fused path only —
 /// a size at which the materialised path's `N × N` scores would not fit in memory
@@ -86,10 +87,9 @@ enum LongSequence {
     return result
   }
 
-  /// Bytes as GiB (or MiB below 1 GiB) with one decimal.
+  /// Bytes (an estimate, hence `Double`) in binary units with one decimal, as the library's
+  /// memory-limit errors give them.
   static func formatBytes(_ bytes: Double) -> String {
-    bytes >= Double(1 << 30)
-      ? formatted(bytes / Double(1 << 30), digits: 1) + " GiB"
-      : formatted(bytes / Double(1 << 20), digits: 1) + " MiB"
+    AttentionMemoryBudget.describe(Int(Swift.min(bytes.rounded(), 1e18)))
   }
 }

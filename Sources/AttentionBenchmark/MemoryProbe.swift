@@ -1,3 +1,5 @@
+import Attention
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -52,8 +54,7 @@ enum MemoryProbe {
 
   /// Memory the kernel says can be allocated without swapping, in bytes (`MemAvailable`).
   static var availableBytes: Int? {
-    guard let text = readFile("/proc/meminfo") else { return nil }
-    return kilobytes(after: "MemAvailable:", in: text).map { $0 * 1024 }
+    ProcFileSystem.bytes(ofField: "MemAvailable:", inFileAt: "/proc/meminfo")
   }
 
   private static func resetPeak() -> Bool {
@@ -64,30 +65,6 @@ enum MemoryProbe {
 
   /// A `kB` field of `/proc/self/status`, in bytes.
   private static func readStatus(_ field: String) -> Int? {
-    guard let text = readFile("/proc/self/status") else { return nil }
-    return kilobytes(after: field, in: text).map { $0 * 1024 }
-  }
-
-  private static func kilobytes(after field: String, in text: String) -> Int? {
-    for line in text.split(separator: "\n") where line.hasPrefix(field) {
-      let number = line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" })
-        .first
-      return number.flatMap { Int($0) }
-    }
-    return nil
-  }
-
-  /// A small `/proc` file read through a fixed buffer (these files report a size of zero).
-  static func readFile(_ path: String) -> String? {
-    guard let file = fopen(path, "r") else { return nil }
-    defer { fclose(file) }
-    var bytes = [UInt8]()
-    var chunk = [UInt8](repeating: 0, count: 8192)
-    while true {
-      let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-      if count == 0 { break }
-      bytes.append(contentsOf: chunk[0..<count])
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    ProcFileSystem.bytes(ofField: field, inFileAt: "/proc/self/status")
   }
 }

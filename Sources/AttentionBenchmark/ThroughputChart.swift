@@ -1,4 +1,5 @@
 import Attention
+import CommandLineSupport
 
 #if canImport(Glibc)
   import Glibc
@@ -78,7 +79,7 @@ struct ThroughputChart {
       ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(Int(w))" height="\##(Int(h))" viewBox="0 0 \##(Int(w)) \##(Int(h))" font-family="sans-serif" font-size="12">"##,
       ##"<rect width="100%" height="100%" fill="white"/>"##,
       ##"<text x="\##(number(Self.left))" y="22" font-size="15" font-weight="bold">Attention throughput against sequence length (Float32)</text>"##,
-      ##"<text x="\##(number(Self.left))" y="40" fill="#555">\##(Self.escaped("\(system.cpu.modelName ?? "unknown CPU"), \(system.onlineCoreCount) cores, OpenBLAS core \(system.coreName), \(date) UTC"))</text>"##,
+      ##"<text x="\##(number(Self.left))" y="40" fill="#555">\##(xmlEscaped("\(system.cpu.modelName ?? "unknown CPU"), \(system.onlineCoreCount) cores, OpenBLAS core \(system.coreName), \(date) UTC"))</text>"##,
     ]
     // Grid and y axis.
     for tick in axis.ticks {
@@ -131,7 +132,7 @@ struct ThroughputChart {
       }
       for point in line.points {
         svg.append(
-          ##"<circle cx="\##(number(x(point.0)))" cy="\##(number(y(point.1)))" r="3.5" fill="\##(line.color)"><title>\##(Self.escaped(line.label)): N = \##(Int(point.0)), \##(number(point.1)) GFLOP/s</title></circle>"##
+          ##"<circle cx="\##(number(x(point.0)))" cy="\##(number(y(point.1)))" r="3.5" fill="\##(line.color)"><title>\##(xmlEscaped(line.label)): N = \##(Int(point.0)), \##(number(point.1)) GFLOP/s</title></circle>"##
         )
       }
       let legendY = Self.top + 10 + Double(index) * 20
@@ -140,7 +141,7 @@ struct ThroughputChart {
         ##"<line x1="\##(number(legendX))" x2="\##(number(legendX + 22))" y1="\##(number(legendY))" y2="\##(number(legendY))" stroke="\##(line.color)" stroke-width="2"\##(dash)/>"##
       )
       svg.append(
-        ##"<text x="\##(number(legendX + 28))" y="\##(number(legendY + 4))">\##(Self.escaped(line.label))</text>"##
+        ##"<text x="\##(number(legendX + 28))" y="\##(number(legendY + 4))">\##(xmlEscaped(line.label))</text>"##
       )
     }
     svg.append("</svg>")
@@ -150,20 +151,6 @@ struct ThroughputChart {
   /// `512`, `2K`, `64K`.
   static func lengthLabel(_ n: Double) -> String {
     n >= 1024 ? "\(Int(n) / 1024)K" : "\(Int(n))"
-  }
-
-  static func escaped(_ text: String) -> String {
-    var result = ""
-    for character in text {
-      switch character {
-      case "&": result += "&amp;"
-      case "<": result += "&lt;"
-      case ">": result += "&gt;"
-      case "\"": result += "&quot;"
-      default: result.append(character)
-      }
-    }
-    return result
   }
 }
 

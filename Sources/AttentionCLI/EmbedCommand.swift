@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import CommandLineSupport
 import Foundation
 import SentenceEmbedding
 
@@ -48,7 +49,9 @@ struct EmbedCommand: ParsableCommand {
   @Option(help: "Attention implementation; all agree within rounding.")
   var backend: AttentionBackend = .blas
 
-  @Option(help: ArgumentHelp("Write the embeddings as float32 [S, 384].", valueName: "e.npy"))
+  @Option(
+    help: ArgumentHelp(
+      "Write the embeddings as float32 [S, 384] (- for standard output).", valueName: "e.npy"))
   var output: String?
 
   @Flag(help: "Print the cosine similarity of every pair instead of the embeddings.")
@@ -66,6 +69,10 @@ struct EmbedCommand: ParsableCommand {
     }
     if sentences.isEmpty && input == nil {
       throw ValidationError("give sentences as arguments or a file with --input")
+    }
+    if output == "-" && benchmark {
+      throw ValidationError(
+        "--output - (standard output) cannot be combined with --benchmark, which prints there")
     }
     if let output {
       try OutputPaths.check(
@@ -121,35 +128,34 @@ struct EmbedCommand: ParsableCommand {
         Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
       let rate = Double(sentences.count) / seconds
       print(
-        "swift .\(path.rawValue): \(String(format: "%.3f", seconds)) s, \(String(format: "%.1f", rate)) sentences/s"
+        "swift .\(path.rawValue): \(formatted(seconds, digits: 3)) s, \(formatted(rate, digits: 1)) sentences/s"
       )
       if path == .blas { blasResult = result }
     }
     return blasResult!
   }
 
-  /// Re-selects the OpenBLAS core for the benchmark (unless --keep-core) and says what runs.
+  /// Re-selects the OpenBLAS core for the benchmark (unless --keep-core) with the library's
+  /// policy (``OpenBLAS/reselectCoreMatchingCPU()``) and says what runs.
   private func chooseCore() throws -> String {
     if keepCore { return "\(OpenBLAS.coreName), chosen at start-up (--keep-core)" }
-    let change = OpenBLAS.reselectCore()
-    guard change.isAvailable else {
-      return "\(change.currentCore) (this OpenBLAS cannot change core at run time)"
+    let reselection = try OpenBLAS.reselectCoreMatchingCPU()
+    let detected = reselection.detection.currentCore
+    guard reselection.detection.isAvailable else {
+      return "\(detected) (this OpenBLAS cannot change core at run time)"
     }
-    if OpenBLAS.idleVectorUnitWarning(coreName: change.currentCore, cpu: .current) != nil,
-      let better = OpenBLAS.recommendedCore(for: .current), better != change.currentCore
-    {
-      let upgrade = try OpenBLAS.selectCore(named: better)
+    if let upgrade = reselection.upgrade {
       return
-        "\(upgrade.currentCore) (OpenBLAS detected \(change.currentCore), which leaves the CPU's widest vector unit idle)"
+        "\(upgrade.currentCore) (OpenBLAS detected \(detected), which leaves the CPU's widest vector unit idle)"
     }
-    return "\(change.currentCore), detected"
+    return "\(detected), detected"
   }
 
   private func printRows(_ embeddings: Tensor<Float>) {
     let width = embeddings.shape[1]
     for row in 0..<embeddings.shape[0] {
       let values = embeddings.scalars[(row * width)..<((row + 1) * width)]
-      print(values.map { String(format: "%.6f", $0) }.joined(separator: " "))
+      print(values.map { formatted(Double($0), digits: 6) }.joined(separator: " "))
     }
   }
 
@@ -160,7 +166,7 @@ struct EmbedCommand: ParsableCommand {
       let row = (0..<count).map { j in
         var dot: Float = 0
         for k in 0..<width { dot += e[i * width + k] * e[j * width + k] }
-        return String(format: "%6.3f", dot)
+        return paddedLeft(formatted(Double(dot), digits: 3), to: 6)
       }
       print(row.joined(separator: " ") + "  " + sentences[i])
     }

@@ -16,18 +16,24 @@ struct FileArgument: CustomStringConvertible {
     self.option = option
   }
 
-  var description: String { "\(path) (\(option))" }
+  /// Whether the path is `-`, standard output (for an output; inputs have no such spelling).
+  var isStandardOutput: Bool { path == "-" }
+
+  var description: String {
+    isStandardOutput ? "standard output (\(option))" : "\(path) (\(option))"
+  }
 }
 
 /// The rule that no output overwrites an input or another output, checked on the command line
 /// before anything is read or computed.
 enum OutputPaths {
   /// Throws a `ValidationError` (exit status 64) when an output names the same file as an input
-  /// (the same inode, so `./x.npy`, a symbolic link or a hard link to it all count) or when two
-  /// outputs name the same path.
+  /// (the same inode, so `./x.npy`, a symbolic link or a hard link to it all count; for `-`,
+  /// standard output redirected to it) or when two outputs name the same path.
   static func check(outputs: [FileArgument], inputs: [FileArgument]) throws {
     for (index, output) in outputs.enumerated() {
-      if let identity = fileIdentity(output.path),
+      if let identity = output.isStandardOutput
+        ? standardOutputIdentity() : fileIdentity(output.path),
         let input = inputs.first(where: { fileIdentity($0.path) == identity })
       {
         throw ValidationError(
@@ -45,6 +51,13 @@ enum OutputPaths {
   private static func fileIdentity(_ path: String) -> [UInt64]? {
     var status = stat()
     guard stat(path, &status) == 0 else { return nil }
+    return [UInt64(status.st_dev), UInt64(status.st_ino)]
+  }
+
+  /// Device and inode of what standard output is open on.
+  private static func standardOutputIdentity() -> [UInt64]? {
+    var status = stat()
+    guard fstat(STDOUT_FILENO, &status) == 0 else { return nil }
     return [UInt64(status.st_dev), UInt64(status.st_ino)]
   }
 

@@ -1,3 +1,5 @@
+import CommandLineSupport
+
 /// One head's attention weights with the words that label its rows (queries) and columns (keys).
 struct HeatMap {
   /// A heading such as "Head 1 of 2".
@@ -41,15 +43,12 @@ extension HeatMap {
   func terminalText() -> String {
     let labelWidth = rowLabels.map(\.count).max() ?? 0
     let cellWidth = 7  // two shade characters, a space, "0.00"
-    func padded(_ text: String, to width: Int) -> String {
-      String(repeating: " ", count: max(0, width - text.count)) + text
-    }
     var lines = [title]
     var header = String(repeating: " ", count: labelWidth + 2)
-    for label in columnLabels { header += "  " + padded(label, to: cellWidth) }
+    for label in columnLabels { header += "  " + paddedLeft(label, to: cellWidth) }
     lines.append(header)
     for (label, row) in zip(rowLabels, weights) {
-      var line = "  " + padded(label, to: labelWidth)
+      var line = "  " + paddedLeft(label, to: labelWidth)
       for weight in row {
         let level = Int((intensity(weight) * Double(Self.shades.count - 1)).rounded())
         let shade = String(repeating: Self.shades[level], count: 2)
@@ -60,10 +59,8 @@ extension HeatMap {
     return lines.joined(separator: "\n")
   }
 
-  /// `weight` with two decimals ("0.07", "1.00"), without Foundation's locale-dependent format.
+  /// `weight`, clamped to 0…1, with two decimals ("0.07", "1.00").
   func formatted(_ weight: Double) -> String {
-    let hundredths = Int((min(max(weight, 0), 1) * 100).rounded())
-    let fraction = hundredths % 100
-    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    CommandLineSupport.formatted(min(max(weight, 0), 1), digits: 2)
   }
 }

@@ -17,7 +17,12 @@ struct MHACommand: ParsableCommand {
       in_proj_weight [E + 2·Hkv·E/H, E] (or q_proj_weight, k_proj_weight, v_proj_weight when \
       kdim or vdim differ from E), optional in_proj_bias, out_proj.weight [E, E], optional \
       out_proj.bias. Save it with safetensors.torch.save_file(module.state_dict(), "w.safetensors"). \
-      The weights are converted to the input's dtype; --key and --value must have that dtype.
+      Weights may be F16, BF16, F32 or F64, in any mix; they are converted to the type the input \
+      is computed in (exactly, except F64 weights for a float32 or float16 input).
+
+      Dtypes: --input is float16, float32 or float64; --key, --value and a float --mask must have \
+      its dtype, and the outputs are written in it. float16 inputs are computed in float32 and \
+      the results rounded to float16.
 
       --kv-heads G gives grouped-query attention: the key and value projections produce G heads \
       (in_proj_weight then has E + 2·G·E/H rows) and query head h reads key/value head \
@@ -30,7 +35,9 @@ struct MHACommand: ParsableCommand {
 
       --weights-output writes the attention weights averaged over heads, [B, N, Nk] (PyTorch's \
       default need_weights output), or every head's, [B, H, N, Nk], with --per-head-weights; \
-      the leading B is dropped for an unbatched input.
+      the leading B is dropped for an unbatched input. An output of - goes to standard output \
+      (nothing else is printed there). A regular output file is replaced atomically, through a \
+      symbolic link (which stays a link); a FIFO or device is written into.
       """
   )
 
@@ -65,13 +72,17 @@ struct MHACommand: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "Valid keys per batch, comma-separated (the rest is padding).", valueName: "L,…"),
-    transform: KeyPaddingLengths.parse)
+    transform: { try IntegerList.parse($0, minimum: 0, what: "a non-negative key count") })
   var keyPaddingLengths: [Int]?
+
+  @OptionGroup(title: "Attention variants")
+  var variants: VariantOptions
 
   @Option(help: "Implementation of the attention step; all agree within rounding.")
   var backend: AttentionBackend = .blas
 
-  @Option(help: ArgumentHelp("Where to write the output.", valueName: "y.npy"))
+  @Option(
+    help: ArgumentHelp("Where to write the output (- for standard output).", valueName: "y.npy"))
   var output: String
 
   @Option(help: ArgumentHelp("Also write the attention weights.", valueName: "a.npy"))
@@ -90,7 +101,7 @@ struct MHACommand: ParsableCommand {
   private var maskFile: FileArgument? { mask.map { FileArgument($0, option: "--mask") } }
 
   private var inputs: [FileArgument] {
-    [inputFile, weightsFile] + [keyFile, valueFile, maskFile].compactMap { $0 }
+    [inputFile, weightsFile] + [keyFile, valueFile, maskFile].compactMap { $0 } + variants.inputs
   }
 
   func validate() throws {
@@ -117,16 +128,20 @@ struct MHACommand: ParsableCommand {
   }
 
   func run() throws {
-    switch try TensorFiles.read(inputFile) {
-    case .float32(let x): try compute(input: x)
-    case .float64(let x): try compute(input: x)
-    case .bool:
-      throw CommandLineError("\(inputFile) has dtype bool; the input must be float32 or float64")
+    let input = try TensorFiles.read(inputFile)
+    switch input {
+    case .float32(let x): try compute(input: x, dtype: .float32)
+    case .float64(let x): try compute(input: x, dtype: .float64)
+    case .float16(let x): try compute(input: x.converted(to: Float.self), dtype: .float16)
+    default: throw TensorFiles.notFloatingPoint(input, file: inputFile, role: "the input")
     }
   }
 
-  /// Loads the layer and the other inputs in the input's dtype, runs it, and writes the outputs.
-  private func compute<Scalar: AttentionScalar>(input x: Tensor<Scalar>) throws {
+  /// Loads the layer (weights converted to the compute type) and the other inputs (which must
+  /// have the input's file dtype), runs it, and writes the outputs in the file dtype.
+  private func compute<Scalar: AttentionScalar>(input x: Tensor<Scalar>, dtype: FileDType)
+    throws
+  {
     let stateDict = try TensorFiles.stateDict(weightsFile, Scalar.self)
     // E is out_proj.weight's size; say so in terms of the options before the layer's own check.
     if let outWeight = stateDict["out_proj.weight"], outWeight.rank == 2,
@@ -141,12 +156,23 @@ struct MHACommand: ParsableCommand {
     var k: Tensor<Scalar>?
     var v: Tensor<Scalar>?
     if let keyFile, let valueFile {
-      k = try TensorFiles.floating(TensorFiles.read(keyFile), Scalar.self, file: keyFile)
-      v = try TensorFiles.floating(TensorFiles.read(valueFile), Scalar.self, file: valueFile)
+      k = try TensorFiles.floating(
+        TensorFiles.read(keyFile), Scalar.self, dtype: dtype, file: keyFile)
+      v = try TensorFiles.floating(
+        TensorFiles.read(valueFile), Scalar.self, dtype: dtype, file: valueFile)
     }
     try checkKeyPaddingLengths(input: x, key: k)
+    // The variants apply to the attention step: per head of the layer, along the tokens N.
+    let keys = k ?? x
+    let variants = try self.variants.resolve(
+      Scalar.self,
+      VariantOptions.Geometry(
+        batchCount: x.rank == 3 ? x.shape[0] : 1, queryHeadCount: heads,
+        queryCount: x.rank >= 2 ? x.shape[x.rank - 2] : 0,
+        keyCount: keys.rank >= 2 ? keys.shape[keys.rank - 2] : 0, query: inputFile,
+        queryShape: x.shape, key: keyFile ?? inputFile, keyShape: keys.shape))
     var attentionMask = AttentionMask<Scalar>.none
-    if let maskFile { attentionMask = try TensorFiles.mask(maskFile, Scalar.self) }
+    if let maskFile { attentionMask = try TensorFiles.mask(maskFile, Scalar.self, dtype: dtype) }
     if checkFinite {
       try FiniteCheck.check(x, file: inputFile)
       if let k, let keyFile { try FiniteCheck.check(k, file: keyFile) }
@@ -163,15 +189,19 @@ struct MHACommand: ParsableCommand {
     if let weightsOutput {
       let result = try layer(
         x, key: k, value: v, mask: attentionMask, causal: causal, keyLengths: keyPaddingLengths,
+        window: variants.window, packedSequences: variants.packedSequences,
+        softcap: variants.softcap, alibiSlopes: variants.alibiSlopes, sinks: variants.sinks,
         backend: backend, returningWeights: perHeadWeights ? .perHead : .averagedOverHeads)
-      try TensorFiles.write(AnyTensor(result.output), to: outputFile)
+      try TensorFiles.write(dtype.storing(result.output), to: outputFile)
       try TensorFiles.write(
-        AnyTensor(result.weights), to: FileArgument(weightsOutput, option: "--weights-output"))
+        dtype.storing(result.weights), to: FileArgument(weightsOutput, option: "--weights-output"))
     } else {
       let result = try layer(
         x, key: k, value: v, mask: attentionMask, causal: causal, keyLengths: keyPaddingLengths,
+        window: variants.window, packedSequences: variants.packedSequences,
+        softcap: variants.softcap, alibiSlopes: variants.alibiSlopes, sinks: variants.sinks,
         backend: backend)
-      try TensorFiles.write(AnyTensor(result), to: outputFile)
+      try TensorFiles.write(dtype.storing(result), to: outputFile)
     }
   }
 }
@@ -198,26 +228,6 @@ extension MHACommand {
       throw CommandLineError(
         "--key-padding-lengths: \(bad) is more than the \(keyCount) keys (key shape \(keys.shape.shapeDescription))"
       )
-    }
-  }
-}
-
-/// Parsing `--key-padding-lengths 5,3,7`.
-enum KeyPaddingLengths {
-  /// The comma-separated non-negative integers in `text`.
-  ///
-  /// - Throws: a `ValidationError` (a usage error, status 64) naming the entry that is not a
-  ///   non-negative integer; ArgumentParser prefixes the option and the whole value.
-  @Sendable
-  static func parse(_ text: String) throws -> [Int] {
-    let entries = text.split(separator: ",", omittingEmptySubsequences: false)
-    return try entries.map { entry in
-      let trimmed = entry.trimmingCharacters(in: .whitespaces)
-      guard let length = Int(trimmed), length >= 0 else {
-        throw ValidationError(
-          "'\(trimmed)' is not a non-negative integer; give one key count per batch, e.g. 5,3")
-      }
-      return length
     }
   }
 }

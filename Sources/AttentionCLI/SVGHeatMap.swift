@@ -1,3 +1,5 @@
+import CommandLineSupport
+
 /// Attention heat maps as a hand-written SVG document: one panel per head, up to four side by
 /// side per row of panels, each a grid of cells whose fill opacity is the weight relative to the head's largest weight, with
 /// the words as row (query) and column (key) labels and the weight printed in each cell.
@@ -122,26 +124,11 @@ enum SVGHeatMap {
   ) -> String {
     let opening =
       "<"
-      + ([name] + attributes.map { "\($0.0)=\"\(escaped($0.1))\"" })
+      + ([name] + attributes.map { "\($0.0)=\"\(xmlEscaped($0.1))\"" })
       .joined(separator: " ")
     if !close { return opening + ">" }
-    if let content = text.map(escaped) ?? inner { return opening + ">" + content + "</\(name)>" }
+    if let content = text.map(xmlEscaped) ?? inner { return opening + ">" + content + "</\(name)>" }
     return opening + "/>"
   }
 
-  /// `text` with the five XML special characters replaced by entities.
-  static func escaped(_ text: String) -> String {
-    var result = ""
-    for character in text {
-      switch character {
-      case "&": result += "&amp;"
-      case "<": result += "&lt;"
-      case ">": result += "&gt;"
-      case "\"": result += "&quot;"
-      case "'": result += "&apos;"
-      default: result.append(character)
-      }
-    }
-    return result
-  }
 }

@@ -6,8 +6,8 @@ import Foundation
 ///
 /// The tensors are found by their Hugging Face names (`embeddings.word_embeddings.weight`,
 /// `encoder.layer.3.attention.self.query.weight`, …) and checked against the sizes in
-/// `config.json`. Linear weights keep PyTorch's `[out, in]` layout (``Linear``: `y = x·Wᵀ + b`),
-/// and each layer's attention is the engine's ``MultiHeadAttention``.
+/// `config.json`. Linear weights keep PyTorch's `[out, in]` layout (`Linear`: `y = x·Wᵀ + b`),
+/// and each layer's attention is the engine's `MultiHeadAttention`.
 ///
 /// ```swift
 /// let weights = try SafetensorsFile.read(from: "model.safetensors")
@@ -27,7 +27,7 @@ public struct BertEncoder: Sendable {
   ///
   /// - Parameters:
   ///   - configuration: the sizes; checked with ``BertConfiguration/validate()``.
-  ///   - weights: the checkpoint's tensors by their Hugging Face names (see the type's
+  ///   - file: the checkpoint's tensors by their Hugging Face names (see the type's
   ///     description). Besides the encoder's own, only `embeddings.position_ids` and
   ///     `pooler.dense.{weight,bias}` may be present; they are ignored.
   /// - Throws: ``SentenceEmbeddingError`` naming the file and the tensor: `missingTensor`,
@@ -118,6 +118,29 @@ public struct BertEncoder: Sendable {
     var hidden = try embeddings(batch)
     for layer in layers {
       hidden = try layer(hidden, keyLengths: batch.lengths, backend: backend)
+    }
+    return hidden
+  }
+
+  /// The last hidden state of a batch's real tokens, packed end to end: `[T, H]` with
+  /// `T = Σ lengths`, sequence after sequence.
+  ///
+  /// The same numbers as the padded ``callAsFunction(_:backend:)`` on the real rows (within
+  /// rounding), without computing any padding: every projection, the feed-forward blocks and
+  /// attention (`PackedSequences`) run on the `T` real tokens only.
+  ///
+  /// - Parameters:
+  ///   - batch: the token ids (its padding is ignored).
+  ///   - backend: the attention kernel every layer runs.
+  /// - Throws: ``SentenceEmbeddingError`` for an id outside the vocabulary or a sequence longer
+  ///   than the learned positions.
+  /// - Complexity: O(L · (T·H·(4·H + 2·I) + Σ n_b²·H)) for L layers.
+  public func packedHiddenStates(of batch: TokenBatch, backend: AttentionBackend = .blas) throws
+    -> Tensor<Float>
+  {
+    var hidden = try embeddings.packed(batch)
+    for layer in layers {
+      hidden = try layer(packed: hidden, sequenceLengths: batch.lengths, backend: backend)
     }
     return hidden
   }

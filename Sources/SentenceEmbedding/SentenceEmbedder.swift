@@ -75,7 +75,8 @@ public struct SentenceEmbedder: Sendable {
   }
 
   /// The token batches `embed` runs: sentences sorted by token count (longest first), cut into
-  /// batches of `batchSize`, so each batch pads little.
+  /// batches of `batchSize`. `embed` runs each batch packed (no padding is computed); sorting
+  /// keeps the sequences of a batch of similar length, so its attention tiles are well filled.
   ///
   /// - Returns: each batch with the original index of each of its rows.
   func batches(of sentences: [String], batchSize: Int) throws -> [(
@@ -100,7 +101,7 @@ public struct SentenceEmbedder: Sendable {
   ///   - sentences: the text to embed; sentences longer than the tokenizer's limit (256 tokens
   ///     for all-MiniLM-L6-v2) are truncated.
   ///   - batchSize: how many sentences run through the encoder at once (sorted by length first,
-  ///     so batches pad little); results do not depend on it beyond rounding.
+  ///     and packed end to end without padding); results do not depend on it beyond rounding.
   ///   - backend: the attention kernel.
   /// - Returns: `[S, H]`, each row L2-normalised.
   /// - Throws: ``SentenceEmbeddingError`` (`invalidArgument`) for an empty list or a batch
@@ -119,8 +120,10 @@ public struct SentenceEmbedder: Sendable {
     let width = dimension
     var result = [Float](repeating: 0, count: sentences.count * width)
     for (batch, indices) in try batches(of: sentences, batchSize: batchSize) {
+      // Packed: no padding token in any matrix product (projections, feed-forward, attention).
       let pooled = MeanPooling.normalizedMeans(
-        of: try encoder(batch, backend: backend), lengths: batch.lengths)
+        ofPacked: try encoder.packedHiddenStates(of: batch, backend: backend),
+        lengths: batch.lengths)
       for (row, index) in indices.enumerated() {
         result.replaceSubrange(
           (index * width)..<((index + 1) * width),

@@ -42,6 +42,12 @@ public struct TokenBatch: Sendable, Equatable {
     self.sequenceLength = length
   }
 
+  /// The real ids of every row, end to end without padding (`Σ lengths` ids): the layout of
+  /// ``BertEncoder/packedHiddenStates(of:backend:)``.
+  public var packedIDs: [Int] {
+    (0..<batchCount).flatMap { sequence($0) }
+  }
+
   /// The real (unpadded) ids of row `index`.
   public func sequence(_ index: Int) -> ArraySlice<Int> {
     ids[(index * sequenceLength)..<(index * sequenceLength + lengths[index])]

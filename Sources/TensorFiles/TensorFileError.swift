@@ -29,7 +29,8 @@ public enum TensorFileError: Error, Equatable, Sendable, CustomStringConvertible
   case unsupportedVersion(path: String?, major: Int, minor: Int)
   /// The header is not in the form the format prescribes; `reason` says what is wrong.
   case malformedHeader(path: String?, reason: String)
-  /// The element type is not one this library holds (float32, float64, bool).
+  /// The element type is not one this library holds (float16, bfloat16, float32, float64, int32,
+  /// int64, bool).
   case unsupportedDType(path: String?, tensor: String?, dtype: String)
   /// A `.npy` file stores big-endian elements (`dtype` as spelled in the file, e.g. `>f4`).
   case bigEndian(path: String?, dtype: String)
@@ -77,7 +78,7 @@ public enum TensorFileError: Error, Equatable, Sendable, CustomStringConvertible
       return Self.prefix(path) + "malformed header: \(reason)"
     case .unsupportedDType(let path, let tensor, let dtype):
       return Self.prefix(path) + "unsupported dtype \(dtype)" + Self.forTensor(tensor)
-        + " (supported: float32, float64, bool)"
+        + " (supported: float16, float32, float64, int32, int64, bool; bfloat16 in .safetensors)"
     case .bigEndian(let path, let dtype):
       return Self.prefix(path)
         + "big-endian dtype '\(dtype)' is not supported; save the array as little-endian"

@@ -13,24 +13,6 @@ extension NPYArray {
   }
 }
 
-/// Expects `actual` (read back from a file) to equal `expected` element-wise within `tolerance`
-/// absolute plus the same relative to the expected magnitude; infinities must match exactly.
-func expectClose<S: AttentionScalar>(
-  _ actual: [Double], _ expected: [S], tolerance: Double, _ what: String,
-  sourceLocation: SourceLocation = #_sourceLocation
-) {
-  #expect(actual.count == expected.count, "\(what): element count", sourceLocation: sourceLocation)
-  for (index, (a, e)) in zip(actual, expected.map(Double.init)).enumerated() {
-    let close = a == e || abs(a - e) <= tolerance * (1 + abs(e))
-    if !close {
-      Issue.record(
-        "\(what): element \(index) is \(a), expected \(e) (tolerance \(tolerance))",
-        sourceLocation: sourceLocation)
-      return
-    }
-  }
-}
-
 /// Expects a failed run: the given exit status, exactly one line on standard error that starts
 /// with `error: ` and contains every fragment, nothing that looks like a trap or a usage dump.
 func expectOneLineError(

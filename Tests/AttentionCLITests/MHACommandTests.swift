@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -21,6 +22,10 @@ struct MHACommandTests {
     /// A bool mask `[N, Nk]` (true = may attend).
     var mask = false
     var perHead = false
+    /// How the state dict stores its weights.
+    var weights: WeightDType = .float32
+
+    enum WeightDType: Sendable { case float32, float16, bfloat16 }
 
     var testDescription: String { name }
   }
@@ -36,6 +41,20 @@ struct MHACommandTests {
     Case(
       name: "float64 unbatched input without biases, bottom-right causal",
       dtype: .float64, input: [6, 12], heads: 3, biases: false, causal: .bottomRight),
+    Case(
+      name: "float32 input, F16 weights, batched self-attention with biases, top-left causal",
+      dtype: .float32, input: [2, 5, 8], heads: 2, causal: .topLeft, weights: .float16),
+    // float64 compute: the BF16 weights must arrive exactly for a 1e-12 match.
+    Case(
+      name: "float64 input, BF16 weights, grouped-query cross-attention, bool mask",
+      dtype: .float64, input: [2, 4, 8], heads: 4, keyValueHeads: 2, keyCount: 6, mask: true,
+      weights: .bfloat16),
+    Case(
+      name: "float16 input, key and value, F16 weights, per-head weights",
+      dtype: .float16, input: [2, 4, 8], heads: 2, keyCount: 5, perHead: true, weights: .float16),
+    Case(
+      name: "float16 unbatched input, BF16 weights, key padding",
+      dtype: .float16, input: [6, 8], heads: 4, keyPaddingLengths: [4], weights: .bfloat16),
   ]
 
   @Test("output and attention weights", arguments: cases)
@@ -81,19 +100,28 @@ struct MHACommandTests {
     }
     if testCase.perHead { arguments.append("--per-head-weights") }
 
-    // Weights saved as PyTorch does, float32 whatever the input (the tool converts them).
+    // Weights saved as PyTorch does, in their own dtype whatever the input's (the tool converts
+    // them); the reference uses the stored values.
     let scale = 1 / Double(e).squareRoot()
+    func weight(_ shape: [Int], seed: UInt64, scale: Double) -> NPYArray {
+      switch testCase.weights {
+      case .float32: .random(.float32, shape: shape, seed: seed, scale: scale)
+      case .float16: .random(.float16, shape: shape, seed: seed, scale: scale)
+      case .bfloat16:
+        NPYArray.random(.float32, shape: shape, seed: seed, scale: scale).roundedToBFloat16()
+      }
+    }
     var stateDict = [
-      "in_proj_weight": NPYArray.random(
-        .float32, shape: [e + 2 * kvWidth, e], seed: 21, scale: scale),
-      "out_proj.weight": NPYArray.random(.float32, shape: [e, e], seed: 22, scale: scale),
+      "in_proj_weight": weight([e + 2 * kvWidth, e], seed: 21, scale: scale),
+      "out_proj.weight": weight([e, e], seed: 22, scale: scale),
     ]
     if testCase.biases {
-      stateDict["in_proj_bias"] = .random(.float32, shape: [e + 2 * kvWidth], seed: 23, scale: 0.1)
-      stateDict["out_proj.bias"] = .random(.float32, shape: [e], seed: 24, scale: 0.1)
+      stateDict["in_proj_bias"] = weight([e + 2 * kvWidth], seed: 23, scale: 0.1)
+      stateDict["out_proj.bias"] = weight([e], seed: 24, scale: 0.1)
     }
-    try SafetensorsBytes.encode(stateDict).write(
-      to: scratch.url.appendingPathComponent("w.safetensors"))
+    try SafetensorsBytes.encode(
+      stateDict, storing: testCase.weights == .bfloat16 ? .bfloat16 : .asArrays
+    ).write(to: scratch.url.appendingPathComponent("w.safetensors"))
 
     let result = try scratch.run(arguments)
     try #require(result.status == 0, "\(result)")
@@ -105,15 +133,15 @@ struct MHACommandTests {
     let leading = batched ? [batch] : []
     #expect(a.shape == leading + (testCase.perHead ? [testCase.heads] : []) + [n, nk])
 
-    let reference = MHAReference(
+    let reference = ReferenceMultiHeadAttention(
+      headCount: testCase.heads, keyValueHeadCount: kvHeads, embedDimension: e,
       inProjectionWeight: stateDict["in_proj_weight"]!.values,
       inProjectionBias: stateDict["in_proj_bias"]?.values,
       outProjectionWeight: stateDict["out_proj.weight"]!.values,
-      outProjectionBias: stateDict["out_proj.bias"]?.values,
-      embed: e, heads: testCase.heads, keyValueHeads: kvHeads)
+      outProjectionBias: stateDict["out_proj.bias"]?.values)
     let expected = reference(
-      query: x.values, key: keys.values, value: values.values, batch: batch, queries: n,
-      keys: nk
+      query: x.values, key: keys.values, value: values.values, batch: batch, queryCount: n,
+      keyCount: nk
     ) { b, _, i, j in
       if let lengths = testCase.keyPaddingLengths, j >= lengths[b] { return false }
       switch testCase.causal {
@@ -127,9 +155,14 @@ struct MHACommandTests {
     let expectedWeights =
       testCase.perHead
       ? expected.weights
-      : averagedOverHeads(expected.weights, batch: batch, heads: testCase.heads, plane: n * nk)
-    // float32: products of unit-scale data over E ≤ 12 terms, rounded in Float.
-    let tolerance = testCase.dtype == .float32 ? 2e-5 : 1e-12
+      : ReferenceMultiHeadAttention.averagedOverHeads(
+        expected.weights, batch: batch, heads: testCase.heads, plane: n * nk)
+    let tolerance =
+      switch testCase.dtype {
+      case .float32: Tolerance.floatVersusDouble
+      case .float16: Tolerance.float16Storage
+      default: Tolerance.doubleVersusDouble
+      }
     expectClose(y.values, expected.output, tolerance: tolerance, "output")
     expectClose(a.values, expectedWeights, tolerance: tolerance, "weights")
   }
@@ -154,6 +187,8 @@ struct MHACommandTests {
     ])
     try #require(result.status == 0, "\(result)")
     let expected = try layer(x.tensor(Float.self), causal: .topLeft)
-    expectClose(try scratch.read("y.npy").values, expected.scalars, tolerance: 1e-6, "output")
+    expectClose(
+      try scratch.read("y.npy").values, expected.scalars, tolerance: Tolerance.floatSameComputation,
+      "output")
   }
 }

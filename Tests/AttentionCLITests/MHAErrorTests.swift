@@ -130,6 +130,34 @@ struct MHAErrorTests {
       try run(["--check-finite"]), status: 1, containing: ["out_proj.bias", "[3]", "nan"])
   }
 
+  @Test("an integer tensor among the weights is named with its dtype")
+  func integerWeights() throws {
+    var stateDict = Self.stateDict()
+    stateDict["step"] = .random(.int32, shape: [1], seed: 6)
+    try writeWeights(stateDict, to: "w.safetensors")
+    expectOneLineError(
+      try run(), status: 1,
+      containing: ["w.safetensors", "'step'", "I32", "F16, BF16, F32 or F64", "--weights"])
+  }
+
+  @Test("--check-finite names the BF16 weight holding a NaN")
+  func nonFiniteBFloat16Weights() throws {
+    var stateDict = Self.stateDict().mapValues { $0.roundedToBFloat16() }
+    stateDict["in_proj_weight"]!.values[17] = .nan  // [2, 1] of [24, 8]
+    try SafetensorsBytes.encode(stateDict, storing: .bfloat16).write(
+      to: scratch.url.appendingPathComponent("w.safetensors"))
+    expectOneLineError(
+      try run(["--check-finite"]), status: 1, containing: ["in_proj_weight", "[2, 1]", "nan"])
+  }
+
+  @Test("a float16 input with float32 keys is refused, naming both dtypes")
+  func float16InputMixed() throws {
+    try scratch.write(.random(.float16, shape: [2, 5, Self.embed], seed: 1), to: "x16.npy")
+    expectOneLineError(
+      try run(["--key", "x.npy", "--value", "x.npy"], input: "x16.npy"), status: 1,
+      containing: ["x.npy", "--key", "float32", "float16"])
+  }
+
   @Test("the output may not overwrite the weights")
   func outputIsWeights() throws {
     expectOneLineError(

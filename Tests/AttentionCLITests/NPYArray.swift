@@ -1,15 +1,28 @@
+import AttentionTestSupport
 import Foundation
 
 /// A NumPy `.npy` array encoded and decoded by hand, independently of the library's reader, so
 /// the end-to-end tests also check the file format the tool speaks.
 ///
-/// Values are kept as `Double` whatever the dtype (a bool is 0 or 1); `float32` values are rounded
-/// to `Float` when encoded.
+/// Values are kept as `Double` whatever the dtype (a bool is 0 or 1); `float32` and `float16`
+/// values are rounded to `Float` and `Float16` (the standard library's conversions) when encoded.
 struct NPYArray: Equatable {
   enum DType: String {
     case float32 = "<f4"
     case float64 = "<f8"
     case bool = "|b1"
+    case float16 = "<f2"
+    case int32 = "<i4"
+
+    /// Bytes per element.
+    var width: Int {
+      switch self {
+      case .bool: 1
+      case .float16: 2
+      case .float32, .int32: 4
+      case .float64: 8
+      }
+    }
   }
 
   var dtype: DType
@@ -23,26 +36,20 @@ struct NPYArray: Equatable {
     self.values = values
   }
 
-  /// Seeded normal values (Box–Muller on a SplitMix64 stream), independent of the library.
+  /// Seeded normal values of standard deviation `scale` (the suite's ``TestData``).
   static func random(
     _ dtype: DType, shape: [Int], seed: UInt64, scale: Double = 1
   ) -> NPYArray {
-    var state = seed
-    func next() -> Double {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      z ^= z >> 31
-      return Double(z >> 11) / Double(1 << 53)
-    }
-    let count = shape.reduce(1, *)
+    var data = TestData(seed: seed)
     var values: [Double] = []
-    for _ in 0..<count {
-      let u1 = 1 - next()
-      let u2 = next()
-      var value = scale * (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-      if dtype == .float32 { value = Double(Float(value)) }
+    for normal in data.normal([shape.reduce(1, *)], as: Double.self).scalars {
+      var value = scale * normal
+      switch dtype {
+      case .float32: value = Double(Float(value))
+      case .float16: value = Double(Float16(value))
+      case .int32: value = value.rounded()
+      case .float64, .bool: break
+      }
       values.append(value)
     }
     return NPYArray(dtype, shape: shape, values: values)
@@ -71,6 +78,10 @@ struct NPYArray: Equatable {
       case .float64:
         withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
       case .bool: data.append(value != 0 ? 1 : 0)
+      case .float16:
+        withUnsafeBytes(of: Float16(value).bitPattern.littleEndian) { data.append(contentsOf: $0) }
+      case .int32:
+        withUnsafeBytes(of: Int32(value).littleEndian) { data.append(contentsOf: $0) }
       }
     }
     return data
@@ -80,7 +91,7 @@ struct NPYArray: Equatable {
     let description: String
   }
 
-  /// Decodes `.npy` bytes of the three dtypes above (versions 1, 2 and 3 of the format).
+  /// Decodes `.npy` bytes of the dtypes above (versions 1, 2 and 3 of the format).
   init(decoding data: Data) throws {
     let bytes = [UInt8](data)
     guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
@@ -112,7 +123,7 @@ struct NPYArray: Equatable {
     }
     let count = shape.reduce(1, *)
     let body = Array(bytes[(headerStart + headerLength)...])
-    let width = dtype == .float32 ? 4 : dtype == .float64 ? 8 : 1
+    let width = dtype.width
     guard body.count == count * width else {
       throw FormatError(description: "\(body.count) data bytes for shape \(shape) of \(dtype)")
     }
@@ -131,6 +142,13 @@ struct NPYArray: Equatable {
         values.append(Double(bitPattern: bits))
       case .bool:
         values.append(body[offset] != 0 ? 1 : 0)
+      case .float16:
+        let bits = UInt16(body[offset]) | UInt16(body[offset + 1]) << 8
+        values.append(Double(Float16(bitPattern: bits)))
+      case .int32:
+        var bits: UInt32 = 0
+        for byte in 0..<4 { bits |= UInt32(body[offset + byte]) << (8 * byte) }
+        values.append(Double(Int32(bitPattern: bits)))
       }
     }
     self.init(dtype, shape: shape, values: values)

@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -38,8 +39,16 @@ struct SDPACommandTests {
       causal: .topLeft, backend: .blasMaterialized),
   ]
 
-  @Test("output, weights and log-sum-exp keep the query's rank and dtype", arguments: cases)
-  func matchesLibrary(_ testCase: Case) throws {
+  /// The files of one run and what the binary wrote.
+  struct Run {
+    var q, k, v: NPYArray
+    var mask: NPYArray?
+    var output, weights, logSumExp: NPYArray
+  }
+
+  /// Writes random inputs of `testCase`'s shapes and dtype, runs `sdpa` with every output, and
+  /// checks the outputs' dtype and shapes.
+  private func run(_ testCase: Case) throws -> Run {
     let scratch = try ScratchDirectory()
     var valueShape = testCase.key
     valueShape[valueShape.count - 1] = testCase.valueDimension
@@ -84,15 +93,77 @@ struct SDPACommandTests {
     let leading = Array(testCase.query.dropLast(2))
     let nq = testCase.query[testCase.query.count - 2]
     let nk = testCase.key[testCase.key.count - 2]
-    #expect(output.dtype == testCase.dtype)
+    #expect(output.dtype == testCase.dtype && weights.dtype == testCase.dtype)
+    #expect(logSumExp.dtype == testCase.dtype)
     #expect(output.shape == leading + [nq, testCase.valueDimension])
     #expect(weights.shape == leading + [nq, nk])
     #expect(logSumExp.shape == leading + [nq])
+    return Run(
+      q: q, k: k, v: v, mask: maskFile, output: output, weights: weights, logSumExp: logSumExp)
+  }
 
+  @Test("output, weights and log-sum-exp keep the query's rank and dtype", arguments: cases)
+  func matchesLibrary(_ testCase: Case) throws {
+    let run = try run(testCase)
     if testCase.dtype == .float32 {
-      try compare(Float.self, testCase, q, k, v, maskFile, output, weights, logSumExp)
+      try compare(
+        Float.self, testCase, run.q, run.k, run.v, run.mask, run.output, run.weights,
+        run.logSumExp)
     } else {
-      try compare(Double.self, testCase, q, k, v, maskFile, output, weights, logSumExp)
+      try compare(
+        Double.self, testCase, run.q, run.k, run.v, run.mask, run.output, run.weights,
+        run.logSumExp)
+    }
+  }
+
+  static let float16Cases: [Case] = [
+    Case(
+      name: "rank 4 float16, grouped-query heads, additive float16 mask with -inf",
+      dtype: .float16, query: [2, 4, 5, 8], key: [2, 2, 7, 8], valueDimension: 6,
+      mask: .additive([5, 7])),
+    Case(
+      name: "rank 2 float16, bool mask, bottom-right causal, materialised backend",
+      dtype: .float16, query: [6, 16], key: [9, 16], valueDimension: 16, mask: .allow([6, 9]),
+      causal: .bottomRight, backend: .blasMaterialized),
+    Case(
+      name: "rank 3 float16, top-left causal, explicit scale",
+      dtype: .float16, query: [3, 33, 8], key: [3, 40, 8], valueDimension: 5, causal: .topLeft,
+      scale: 0.5),
+  ]
+
+  @Test(
+    "float16 inputs give float16 outputs matching a float64 computation (within float16 rounding)",
+    arguments: float16Cases)
+  func float16MatchesFloat64(_ testCase: Case) throws {
+    let run = try run(testCase)
+    var mask = AttentionMask<Double>.none
+    if let maskFile = run.mask {
+      mask =
+        maskFile.dtype == .bool
+        ? .allow(where: try maskFile.tensor(Bool.self))
+        : .additive(try maskFile.tensor(Double.self))
+    }
+    // The float16 inputs are exact in Double; the reference is the plain-loop Double path.
+    let expected = try scaledDotProductAttention(
+      query: run.q.tensor(Double.self), key: run.k.tensor(Double.self),
+      value: run.v.tensor(Double.self), mask: mask, causal: testCase.causal,
+      scale: testCase.scale, backend: .naive, returning: [.probabilities, .logSumExp])
+    // Computed in Float, then rounded once to float16: half an ulp is 2^-11 ≈ 4.9e-4 relative.
+    expectClose(
+      run.output.values, expected.output.scalars, tolerance: Tolerance.float16Storage, "output")
+    expectClose(
+      run.weights.values, expected.probabilities!.scalars, tolerance: Tolerance.float16Storage,
+      "weights")
+    expectClose(
+      run.logSumExp.values, expected.logSumExp!.scalars, tolerance: Tolerance.float16Storage,
+      "log-sum-exp")
+    // And no looser than needed: every output is within one float16 ulp of the exact value
+    // rounded to float16.
+    for (actual, exact) in zip(run.output.values, expected.output.scalars) {
+      let rounded = Float16(exact)
+      #expect(
+        [rounded.nextDown, rounded, rounded.nextUp].contains(Float16(actual)),
+        "\(actual) vs \(exact)")
     }
   }
 
@@ -112,7 +183,8 @@ struct SDPACommandTests {
       causal: testCase.causal, scale: testCase.scale.map { S($0) }, backend: testCase.backend,
       returning: [.probabilities, .logSumExp])
     // The binary runs the same code on the same values: only the thread split can differ.
-    let tolerance = S.self == Float.self ? 1e-6 : 1e-13
+    let tolerance =
+      S.self == Float.self ? Tolerance.floatSameComputation : Tolerance.doubleSameComputation
     expectClose(output.values, expected.output.scalars, tolerance: tolerance, "output")
     expectClose(
       weights.values, expected.probabilities!.scalars, tolerance: tolerance, "weights")

@@ -75,6 +75,44 @@ struct SDPAErrorTests {
       try run(["--key": "k64.npy"]), status: 1, containing: ["k64.npy", "float64", "float32"])
   }
 
+  @Test("float16 mixed with float32 is refused, naming both; an int32 query by its dtype")
+  func float16Mixed() throws {
+    try scratch.write(.random(.float16, shape: [2, 5, 4], seed: 2), to: "k16.npy")
+    expectOneLineError(
+      try run(["--key": "k16.npy"]), status: 1,
+      containing: ["k16.npy", "--key", "float16", "float32", "astype(np.float32)"])
+    try scratch.write(.random(.float16, shape: [2, 3, 4], seed: 1), to: "q16.npy")
+    expectOneLineError(
+      try run(["--query": "q16.npy"]), status: 1,
+      containing: ["k.npy", "float32", "the query is float16"])
+    try scratch.write(.random(.int32, shape: [2, 3, 4], seed: 1), to: "ids.npy")
+    expectOneLineError(
+      try run(["--query": "ids.npy"]), status: 1,
+      containing: ["ids.npy", "int32", "float16, float32 or float64"])
+  }
+
+  @Test("--check-finite finds a NaN or infinity in float16 inputs by index")
+  func float16NonFinite() throws {
+    for (name, seed, shape) in [("q", 1, [2, 3, 4]), ("k", 2, [2, 5, 4]), ("v", 3, [2, 5, 6])] {
+      try scratch.write(
+        .random(.float16, shape: shape, seed: UInt64(seed)), to: "\(name)16.npy")
+    }
+    var values = NPYArray.random(.float16, shape: [2, 5, 6], seed: 3)
+    values.values[1 * 30 + 2 * 6 + 4] = -.infinity
+    try scratch.write(values, to: "vinf16.npy")
+    let half = ["--query": "q16.npy", "--key": "k16.npy", "--value": "vinf16.npy"]
+    expectOneLineError(
+      try run(half, extra: ["--check-finite"]), status: 1,
+      containing: ["vinf16.npy", "[1, 2, 4]", "-inf"])
+    // 70000 is beyond float16's range: numpy (and this test's writer) store it as infinity.
+    values.values[1 * 30 + 2 * 6 + 4] = 70_000
+    try scratch.write(values, to: "vbig16.npy")
+    expectOneLineError(
+      try run(half.merging(["--value": "vbig16.npy"]) { $1 }, extra: ["--check-finite"]),
+      status: 1, containing: ["vbig16.npy", "[1, 2, 4]", "inf"])
+    #expect(try run(half.merging(["--value": "v16.npy"]) { $1 }).status == 0)
+  }
+
   @Test("mismatched shapes name both shapes")
   func mismatchedShapes() throws {
     try scratch.write(.random(.float32, shape: [2, 5, 7], seed: 2), to: "k7.npy")

@@ -1,32 +1,28 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
 
 /// The documented semantics — mask polarity, causal alignments, key padding, fully masked rows,
-/// GQA head mapping — checked on every backend against ``ReferenceAttention``.
+/// GQA head mapping — checked on every backend against ``ReferenceAttention``, each test stating
+/// its rule for which keys a query sees as a closure of its own.
 @Suite("Attention semantics on every backend")
 struct AttentionSemanticsTests {
-  static let tolerance = 1e-5
-
-  /// Compares head (b, h) of `output` with the reference attention of the same head.
-  func expectHead(
+  /// Expects `output` to be the reference attention of `q`, `k`, `v` in which query i of head h in
+  /// batch b sees key j when `visible(b, h, i, j)`, with `bias(b, h, i, j)` added to its logit.
+  func expectReference(
     _ output: Tensor<Float>, q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>,
-    batch b: Int, head h: Int, kvHead: Int, scale: Double,
-    visible: (Int, Int) -> Bool = { _, _ in true }, bias: (Int, Int) -> Double = { _, _ in 0 },
+    scale: Double? = nil,
+    visible: @escaping (Int, Int, Int, Int) -> Bool = { _, _, _, _ in true },
+    bias: @escaping (Int, Int, Int, Int) -> Double = { _, _, _, _ in 0 },
     _ label: String, sourceLocation: SourceLocation = #_sourceLocation
   ) {
-    let expected = ReferenceAttention.attend(
-      query: ReferenceAttention.rows(q, batch: b, head: h),
-      key: ReferenceAttention.rows(k, batch: b, head: kvHead),
-      value: ReferenceAttention.rows(v, batch: b, head: kvHead), scale: scale,
+    let reference = ReferenceAttention(
+      query: q.converted(), key: k.converted(), value: v.converted(), scale: scale,
       visible: visible, bias: bias)
-    let actual = ReferenceAttention.rows(output, batch: b, head: h)
-    var worst = 0.0
-    for (a, e) in zip(actual.joined(), expected.joined()) { worst = max(worst, abs(a - e)) }
-    #expect(
-      !actual.joined().contains { $0.isNaN }, "NaN in \(label)", sourceLocation: sourceLocation)
-    #expect(
-      worst <= Self.tolerance, "\(label): max difference \(worst)", sourceLocation: sourceLocation)
+    expectClose(
+      output, reference.output, tolerance: Tolerance.floatVersusDouble, label,
+      sourceLocation: sourceLocation)
   }
 
   @Test(
@@ -40,18 +36,13 @@ struct AttentionSemanticsTests {
     let v: Tensor<Float> = data.normal([1, 1, nk, d])
     let allowed = data.bools([nq, nk], probability: 0.5)
     let blocked = try Tensor(shape: allowed.shape, scalars: allowed.scalars.map { !$0 })
-    let scale = 1 / Double(d).squareRoot()
-    let visible = { (i: Int, j: Int) in allowed[i, j] }
+    let visible = { (_: Int, _: Int, i: Int, j: Int) in allowed[i, j] }
     let viaAllow = try scaledDotProductAttention(
       query: q, key: k, value: v, mask: .allow(where: allowed), backend: backend)
     let viaBlock = try scaledDotProductAttention(
       query: q, key: k, value: v, mask: .block(where: blocked), backend: backend)
-    expectHead(
-      viaAllow, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: scale, visible: visible,
-      "allow")
-    expectHead(
-      viaBlock, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: scale, visible: visible,
-      "block")
+    expectReference(viaAllow, q: q, k: k, v: v, visible: visible, "allow")
+    expectReference(viaBlock, q: q, k: k, v: v, visible: visible, "block")
   }
 
   @Test("An additive mask is added after scaling; -inf blocks", arguments: allBackends)
@@ -67,9 +58,10 @@ struct AttentionSemanticsTests {
     let scale: Float = 0.37
     let output = try scaledDotProductAttention(
       query: q, key: k, value: v, mask: .additive(bias), scale: scale, backend: backend)
-    expectHead(
-      output, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: Double(scale),
-      visible: { i, j in bias[i, j] != -.infinity }, bias: { i, j in Double(bias[i, j]) },
+    expectReference(
+      output, q: q, k: k, v: v, scale: Double(scale),
+      visible: { _, _, i, j in bias[i, j] != -.infinity },
+      bias: { _, _, i, j in Double(bias[i, j]) },
       "additive")
   }
 
@@ -91,9 +83,9 @@ struct AttentionSemanticsTests {
     for backend in allBackends {
       let output = try scaledDotProductAttention(
         query: q, key: k, value: v, causal: alignment, backend: backend)
-      expectHead(
-        output, q: q, k: k, v: v, batch: 0, head: 0, kvHead: 0, scale: 0.5,
-        visible: { i, j in j <= i + offset }, "\(alignment) \(nq)x\(nk) \(backend)")
+      expectReference(
+        output, q: q, k: k, v: v, visible: { _, _, i, j in j <= i + offset },
+        "\(alignment) \(nq)x\(nk) \(backend)")
     }
   }
 
@@ -142,8 +134,10 @@ struct AttentionSemanticsTests {
     // Key lengths of zero mask every row of that batch.
     let result = try scaledDotProductAttention(
       query: q, key: k, value: v, keyLengths: [5, 0], backend: backend)
-    #expect(result.scalars[48...].allSatisfy { $0 == 0 })
-    #expect(result.scalars[..<48].contains { $0 != 0 })
+    // Output [2, 2, 3, 4]: batch 1 is the second half, 24 of the 48 elements.
+    #expect(result.count == 48)
+    #expect(result.scalars[24...].allSatisfy { $0 == 0 })
+    #expect(result.scalars[..<24].allSatisfy { $0 != 0 })
   }
 
   @Test("Key lengths equal attention over the first L keys only", arguments: allBackends)
@@ -155,13 +149,8 @@ struct AttentionSemanticsTests {
     let v: Tensor<Float> = data.normal([3, 2, 7, 5])
     let output = try scaledDotProductAttention(
       query: q, key: k, value: v, keyLengths: lengths, backend: backend)
-    for b in 0..<3 {
-      for h in 0..<2 {
-        expectHead(
-          output, q: q, k: k, v: v, batch: b, head: h, kvHead: h, scale: 1 / 8.0.squareRoot(),
-          visible: { _, j in j < lengths[b] }, "batch \(b) head \(h)")
-      }
-    }
+    expectReference(
+      output, q: q, k: k, v: v, visible: { b, _, _, j in j < lengths[b] }, "key lengths \(lengths)")
   }
 
   @Test("Causal combined with a mask and key lengths: all rules apply", arguments: allBackends)
@@ -176,13 +165,10 @@ struct AttentionSemanticsTests {
     let output = try scaledDotProductAttention(
       query: q, key: k, value: v, mask: .allow(where: allowed), causal: .bottomRight,
       keyLengths: lengths, backend: backend)
-    for b in 0..<2 {
-      for h in 0..<3 {
-        expectHead(
-          output, q: q, k: k, v: v, batch: b, head: h, kvHead: h, scale: 0.5,
-          visible: { i, j in j <= i && j < lengths[b] && allowed[b, h, i, j] }, "b\(b) h\(h)")
-      }
-    }
+    expectReference(
+      output, q: q, k: k, v: v,
+      visible: { b, h, i, j in j <= i && j < lengths[b] && allowed[b, h, i, j] },
+      "bottom-right causal, allow mask, key lengths")
   }
 
   @Test(
@@ -218,7 +204,7 @@ struct AttentionSemanticsTests {
         query: q, key: k, value: v, mask: .allow(where: small), backend: backend)
       let explicit = try scaledDotProductAttention(
         query: q, key: k, value: v, mask: .allow(where: expanded), backend: .naive)
-      expectClose(broadcast, explicit, tolerance: 1e-5, "mask shape \(shape)")
+      expectClose(broadcast, explicit, tolerance: Tolerance.floatVersusFloat, "mask shape \(shape)")
     }
   }
 
@@ -245,12 +231,9 @@ struct AttentionSemanticsTests {
       query: q, key: k, value: v, causal: .topLeft, backend: backend)
     let explicit = try scaledDotProductAttention(
       query: q, key: repeated(k), value: repeated(v), causal: .topLeft, backend: backend)
-    expectClose(grouped, explicit, tolerance: 1e-6)
-    for h in 0..<hq {
-      expectHead(
-        grouped, q: q, k: k, v: v, batch: 1, head: h, kvHead: h / 3, scale: 0.5,
-        visible: { i, j in j <= i }, "head \(h)")
-    }
+    expectClose(grouped, explicit, tolerance: Tolerance.floatSameComputation, "grouped vs repeated")
+    // The reference maps query head h to kv head h / (Hq / Hkv) = h / 3 by its own definition.
+    expectReference(grouped, q: q, k: k, v: v, visible: { _, _, i, j in j <= i }, "grouped")
   }
 
   @Test("Ranks 2 and 3 give the same numbers as rank 4, in the query's rank")
@@ -266,9 +249,16 @@ struct AttentionSemanticsTests {
     #expect(rank3.shape == [3, 5, 2])
     // Bit for bit on purpose: rank 3 is rank 4 with B = 1 inside the library, the same code path.
     #expect(rank3.scalars == rank4.scalars)
-    let rank2 = try scaledDotProductAttention(
-      query: q.reshaped(to: [15, 4]), key: k.reshaped(to: [18, 4]), value: v.reshaped(to: [18, 2]))
+    let (q2, k2, v2) = try (
+      q.reshaped(to: [15, 4]), k.reshaped(to: [18, 4]), v.reshaped(to: [18, 2])
+    )
+    let rank2 = try scaledDotProductAttention(query: q2, key: k2, value: v2)
+    let rank2As4 = try scaledDotProductAttention(
+      query: q2.reshaped(to: [1, 1, 15, 4]), key: k2.reshaped(to: [1, 1, 18, 4]),
+      value: v2.reshaped(to: [1, 1, 18, 2]))
     #expect(rank2.shape == [15, 2])
+    // Likewise: rank 2 is rank 4 with B = H = 1.
+    #expect(rank2.scalars == rank2As4.scalars)
   }
 
   @Test("Returned probabilities and log-sum-exp agree across backends and reproduce the output")
@@ -284,23 +274,25 @@ struct AttentionSemanticsTests {
       let result = try scaledDotProductAttention(
         query: q, key: k, value: v, causal: .bottomRight, backend: backend,
         returning: [.probabilities, .logSumExp])
-      expectClose(result.probabilities!, naive.probabilities!, tolerance: 1e-12)
-      expectClose(result.logSumExp!, naive.logSumExp!, tolerance: 1e-12)
-      expectClose(result.output, naive.output, tolerance: 1e-12)
+      let tolerance = Tolerance.doubleVersusDouble
+      expectClose(result.probabilities!, naive.probabilities!, tolerance: tolerance, "\(backend)")
+      expectClose(result.logSumExp!, naive.logSumExp!, tolerance: tolerance, "\(backend)")
+      expectClose(result.output, naive.output, tolerance: tolerance, "\(backend)")
     }
     // Rows sum to 1 and P·V is the output, computed here without the library.
     let p = naive.probabilities!
+    var product = naive.output
     for b in 0..<2 {
       for h in 0..<2 {
         for i in 0..<4 {
           let row = (0..<6).map { p[b, h, i, $0] }
           #expect(abs(row.reduce(0, +) - 1) < 1e-12)
           for e in 0..<2 {
-            let value = (0..<6).map { row[$0] * v[b, h, $0, e] }.reduce(0, +)
-            #expect(abs(value - naive.output[b, h, i, e]) < 1e-12)
+            product[b, h, i, e] = (0..<6).map { row[$0] * v[b, h, $0, e] }.reduce(0, +)
           }
         }
       }
     }
+    expectClose(naive.output, product, tolerance: Tolerance.doubleVersusDouble, "P·V")
   }
 }

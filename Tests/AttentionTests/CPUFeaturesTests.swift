@@ -62,4 +62,18 @@ struct CPUFeaturesTests {
     #expect(VectorInstructionSet.avx2 < .avx512)
     #expect(VectorInstructionSet.allCases.map(\.registerBits) == [128, 256, 256, 512])
   }
+
+  @Test("/proc files: the whole text despite their zero size, and their kB fields in bytes")
+  func procFiles() throws {
+    let status = try #require(ProcFileSystem.readText(atPath: "/proc/self/status"))
+    #expect(status.contains("VmRSS:"))
+    #expect(ProcFileSystem.readText(atPath: "/proc/no-such-file") == nil)
+    let meminfo = "MemTotal:       16303972 kB\nMemAvailable:\t 9000 kB\nHugePages_Total:       0\n"
+    #expect(ProcFileSystem.bytes(ofField: "MemTotal:", in: meminfo) == 16_303_972 * 1024)
+    #expect(ProcFileSystem.bytes(ofField: "MemAvailable:", in: meminfo) == 9000 * 1024)
+    #expect(ProcFileSystem.bytes(ofField: "SwapTotal:", in: meminfo) == nil)
+    let resident = try #require(
+      ProcFileSystem.bytes(ofField: "VmRSS:", inFileAt: "/proc/self/status"))
+    #expect(resident > 1 << 20)
+  }
 }

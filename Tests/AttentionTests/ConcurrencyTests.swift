@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Dispatch
 import Testing
 
@@ -94,31 +95,68 @@ struct ConcurrencyTests {
     #expect(countInsideB == 1, "region B ran its workers with \(countInsideB) OpenBLAS threads")
   }
 
-  /// Compiles only if `T` is `Sendable`.
-  func requireSendable<T: Sendable>(_: T.Type) {}
+  /// `value`, sent to a detached task and back. Compiles only if `T` is `Sendable`.
+  static func sentToAnotherTask<T: Sendable>(_ value: T) async -> T {
+    await Task.detached { value }.value
+  }
 
-  @Test("Public value types are Sendable (a compile-time check)")
-  func publicTypesAreSendable() {
-    requireSendable(Tensor<Float>.self)
-    requireSendable(Tensor<Bool>.self)
-    requireSendable(AttentionMask<Double>.self)
-    requireSendable(AttentionResult<Float>.self)
-    requireSendable(AttentionOutputs.self)
-    requireSendable(AttentionBackend.self)
-    requireSendable(CausalAlignment.self)
-    requireSendable(AttentionError.self)
-    requireSendable(MultiHeadAttention<Float>.self)
-    requireSendable(AttentionWeightsAveraging.self)
-    requireSendable(Linear<Double>.self)
-    requireSendable(WeightInitialization.self)
-    requireSendable(SinusoidalPositionalEncoding<Float>.self)
-    requireSendable(LearnedPositionalEncoding<Float>.self)
-    requireSendable(SplitMix64.self)
-    requireSendable(AnyTensor.self)
-    requireSendable(SafetensorsFile.self)
-    requireSendable(TensorFileError.self)
-    requireSendable(SystemReport.self)
-    requireSendable(CPUFeatures.self)
-    requireSendable(OpenBLAS.CoreSelection.self)
+  @Test("Public types are Sendable: sent to another task, values arrive whole and compute the same")
+  func publicTypesAreSendable() async throws {
+    // The computing types: each is used on a detached task (which compiles only because they
+    // are Sendable) and must give there, bit for bit, what it gives here — the same code on the
+    // same values.
+    var data = TestData(seed: 3)
+    let query: Tensor<Float> = data.normal([1, 2, 5, 4])
+    let mask = AttentionMask<Float>.allow(where: data.bools([5, 5]))
+    var generator = SplitMix64(seed: 4)
+    let layer = try MultiHeadAttention<Double>(embedDimension: 8, headCount: 2, using: &generator)
+    let linear: Linear<Double> = layer.outputProjection
+    let sinusoidal = try SinusoidalPositionalEncoding<Float>(dimension: 4)
+    let learned = try LearnedPositionalEncoding<Float>(
+      maximumPositionCount: 6, dimension: 4, using: &generator)
+    let sequence: Tensor<Double> = data.normal([1, 3, 8])
+    let random = generator
+    func compute() throws -> [[Double]] {
+      var random = random
+      let result = try scaledDotProductAttention(
+        query: query, key: query, value: query, mask: mask, causal: .topLeft,
+        returning: [.probabilities, .logSumExp])
+      return [
+        result.output.scalars.map(Double.init), result.probabilities!.scalars.map(Double.init),
+        result.logSumExp!.scalars.map(Double.init), try layer(sequence).scalars,
+        try linear(sequence).scalars, try sinusoidal.encodings(in: 0..<3).scalars.map(Double.init),
+        try learned.encodings(at: [5, 0]).scalars.map(Double.init), [Double(random.next())],
+      ]
+    }
+    let here = try compute()
+    let there = try await Task.detached { try compute() }.value
+    #expect(here.count == 8 && here.allSatisfy { !$0.isEmpty })
+    #expect(there.map { $0.map(\.bitPattern) } == here.map { $0.map(\.bitPattern) })
+
+    // The descriptive types: a value sent to another task and back equals the original.
+    func expectSentWhole<T: Sendable & Equatable>(
+      _ value: T, sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+      let received = await Self.sentToAnotherTask(value)
+      #expect(received == value, sourceLocation: sourceLocation)
+    }
+    await expectSentWhole(query)
+    await expectSentWhole(data.bools([2, 3]))
+    await expectSentWhole(AttentionOutputs.probabilities)
+    await expectSentWhole(AttentionBackend.blasMaterialized)
+    await expectSentWhole(CausalAlignment.bottomRight)
+    await expectSentWhole(AttentionError(.invalidShape, "a message"))
+    await expectSentWhole(AttentionWeightsAveraging.perHead)
+    await expectSentWhole(WeightInitialization.orthogonal())
+    await expectSentWhole(AnyTensor.float32(query))
+    await expectSentWhole(SafetensorsFile(tensors: ["q": .float32(query)]))
+    await expectSentWhole(TensorFileError.fortranOrder(path: "a.npy"))
+    await expectSentWhole(SystemReport.current)
+    await expectSentWhole(CPUFeatures.current)
+    await expectSentWhole(OpenBLAS.CoreSelection.selectedByName("Haswell"))
+    await expectSentWhole(
+      OpenBLAS.CoreChange(
+        isAvailable: false, previousCore: "Haswell", currentCore: "Haswell",
+        environmentCoreType: nil))
   }
 }

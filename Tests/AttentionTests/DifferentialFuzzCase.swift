@@ -8,7 +8,8 @@ import Foundation
 /// with a handful of keys and the reverse, `Dv ≠ Dk`, batches, grouped-query head ratios, every
 /// mask kind in every broadcast shape, both causal alignments, key lengths including 0, tiny and
 /// large scales, logits of magnitude ~1e4, fully masked rows, and NaN/±infinity planted in rows of
-/// Q, K, V and the additive mask, both where the query sees them and where it must not.
+/// Q, K, V and the additive mask, both where the query sees them and where it must not; then
+/// windows, packed sequences, softcaps, ALiBi slopes and sinks on top.
 struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
   let seed: UInt64
   var query: Tensor<Scalar>
@@ -19,6 +20,11 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
   var keyLengths: [Int]?
   var scale: Scalar?
   var extras: AttentionOutputs = []
+  var window: AttentionWindow?
+  var packedSequences: PackedSequences?
+  var softcap: Scalar?
+  var alibiSlopes: [Scalar]?
+  var sinks: [Scalar]?
   /// What was planted where, for the failure message.
   var plantings: [String] = []
   var maskDescription = "none"
@@ -32,6 +38,17 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
     if let keyLengths { parts.append("keyLengths \(keyLengths)") }
     parts.append("scale \(scale.map { "\($0)" } ?? "default")")
     if !extras.isEmpty { parts.append("extras \(extras.rawValue)") }
+    if let window {
+      parts.append(
+        "window \(window.keysBefore.map(String.init) ?? "nil")…\(window.keysAfter.map(String.init) ?? "nil")"
+      )
+    }
+    if let packedSequences {
+      parts.append("packed \(packedSequences.queryLengths) × \(packedSequences.keyLengths)")
+    }
+    if let softcap { parts.append("softcap \(softcap)") }
+    if let alibiSlopes { parts.append("ALiBi \(alibiSlopes)") }
+    if let sinks { parts.append("sinks \(sinks)") }
     if !plantings.isEmpty { parts.append("planted \(plantings.joined(separator: ", "))") }
     return parts.joined(separator: "; ")
   }
@@ -169,6 +186,36 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
         }
       }
     }
+
+    // The position rules and logit modifications, drawn last so that the draws above stay
+    // those of earlier versions of the fuzzer.
+    if batches == 1, keyLengths == nil, chance(0.2) {
+      // Up to 4 sequences, each with at least one query and one key.
+      let count = Int.random(in: 1...min(4, nq, nk), using: &random)
+      func lengths(summingTo total: Int) -> [Int] {
+        var cuts = Set<Int>()
+        while cuts.count < count - 1 { cuts.insert(Int.random(in: 1..<total, using: &random)) }
+        let bounds = [0] + cuts.sorted() + [total]
+        return (0..<count).map { bounds[$0 + 1] - bounds[$0] }
+      }
+      packedSequences = PackedSequences(
+        queryLengths: lengths(summingTo: nq), keyLengths: lengths(summingTo: nk))
+    }
+    if chance(0.25) {
+      // Bounds up to past every sequence's key count: a bound of Nk or more still cuts where
+      // the aligned position lies outside the keys (Nq > Nk).
+      let keys = packedSequences?.keyLengths.max() ?? nk
+      window = AttentionWindow(
+        keysBefore: chance(0.7) ? Int.random(in: 0...(keys + 2), using: &random) : nil,
+        keysAfter: chance(0.6) ? Int.random(in: 0...(keys + 2), using: &random) : nil)
+    }
+    if chance(0.2) { softcap = Scalar(pick([0.5, 5.0, 30.0])) }
+    if chance(0.2) { alibiSlopes = (0..<heads).map { _ in Scalar(pick([0, 0.0625, 0.5, 2])) } }
+    if chance(0.2) {
+      sinks = (0..<heads).map { _ in
+        chance(0.2) ? -.infinity : Scalar(Double.random(in: -3...3, using: &random))
+      }
+    }
   }
 
   /// Writes `poison` into one element (or a whole last-dimension row) of `tensor` and says where.
@@ -187,132 +234,5 @@ struct DifferentialFuzzCase<Scalar: AttentionScalar>: CustomStringConvertible {
       }
     }
     return "\(poison) in \(name) flat row \(row)\(wholeRow ? " (whole row)" : " col \(column)")"
-  }
-}
-
-/// What attention must return for a fuzz case, computed in Double straight from the definition and
-/// IEEE arithmetic, with its own reading of every masking rule (sharing no code with the library).
-///
-/// Masked keys are skipped, so they cannot contribute; everything a query sees enters IEEE
-/// arithmetic as it is, so NaN and infinity go exactly where IEEE sends them: a softmax whose
-/// maximum is NaN or ±infinity is NaN; a weight times an infinite value is infinite (or NaN for a
-/// zero weight). A row that sees no key is zero.
-struct IEEEReferenceAttention {
-  /// Outputs `[B·Hq·Nq][Dv]`, weights `[B·Hq·Nq][Nk]` (0 for masked keys), log-sum-exp per row.
-  var output: [[Double]] = []
-  var weights: [[Double]] = []
-  var logSumExp: [Double] = []
-  /// Whether the row sees a non-finite input: its query, a visible key or value row, or a visible
-  /// additive mask entry.
-  var seesNonFinite: [Bool] = []
-  /// Per row: a bound on the rounding error of a computation in `Scalar` (see `tolerance`).
-  var tolerance: [Double] = []
-  var logitErrorBound: [Double] = []
-
-  init<Scalar: AttentionScalar>(_ c: DifferentialFuzzCase<Scalar>) {
-    let rank = c.query.rank
-    func full(_ shape: [Int]) -> [Int] { Array(repeating: 1, count: 4 - rank) + shape }
-    let q = full(c.query.shape)
-    let k = full(c.key.shape)
-    let v = full(c.value.shape)
-    let (batches, heads, nq, dk) = (q[0], q[1], q[2], q[3])
-    let (kvHeads, nk, dv) = (k[1], k[2], v[3])
-    let group = heads / kvHeads
-    let scale = c.scale.map(Double.init) ?? 1 / Double(dk).squareRoot()
-    let epsilon = Double(Scalar.ulpOfOne)
-    let query = c.query.scalars.map(Double.init)
-    let key = c.key.scalars.map(Double.init)
-    let value = c.value.scalars.map(Double.init)
-
-    /// The mask entry for (b, h, i, j), read through the mask's own shape by broadcasting.
-    func maskIndex(_ shape: [Int], _ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Int {
-      let padded = Array(repeating: 1, count: 4 - shape.count) + shape
-      var index = 0
-      for (size, position) in zip(padded, [b, h, i, j]) {
-        index = index * size + (size == 1 ? 0 : position)
-      }
-      return index
-    }
-
-    for b in 0..<batches {
-      for h in 0..<heads {
-        let kvHead = b * kvHeads + h / group
-        for i in 0..<nq {
-          let row = (b * heads + h) * nq + i
-          var visible: [Int] = []
-          var biases: [Double] = []
-          for j in 0..<nk {
-            if let lengths = c.keyLengths, j >= lengths[b] { continue }
-            switch c.causal {
-            case .topLeft: if j > i { continue }
-            case .bottomRight: if j > i + nk - nq { continue }
-            case nil: break
-            }
-            var bias = 0.0
-            switch c.mask {
-            case .none: break
-            case .allow(let allowed):
-              if !allowed.scalars[maskIndex(allowed.shape, b, h, i, j)] { continue }
-            case .block(let blocked):
-              if blocked.scalars[maskIndex(blocked.shape, b, h, i, j)] { continue }
-            case .additive(let additive):
-              bias = Double(additive.scalars[maskIndex(additive.shape, b, h, i, j)])
-              if bias == -.infinity { continue }
-            }
-            visible.append(j)
-            biases.append(bias)
-          }
-          let queryRow = query[(row * dk)..<(row * dk + dk)]
-          var sees = !queryRow.allSatisfy(\.isFinite)
-          var logits: [Double] = []
-          var logitMagnitude = 0.0
-          var valueMagnitude = 0.0
-          for (j, bias) in zip(visible, biases) {
-            let keyRow = key[((kvHead * nk + j) * dk)..<((kvHead * nk + j) * dk + dk)]
-            let valueRow = value[((kvHead * nk + j) * dv)..<((kvHead * nk + j) * dv + dv)]
-            sees = sees || !keyRow.allSatisfy(\.isFinite) || !valueRow.allSatisfy(\.isFinite)
-            sees = sees || !bias.isFinite
-            var dot = 0.0
-            var magnitude = 0.0
-            for (x, y) in zip(queryRow, keyRow) {
-              dot += x * y
-              magnitude += abs(x * y)
-            }
-            logits.append(scale * dot + bias)
-            let bound = abs(scale) * magnitude + abs(bias)
-            if bound.isFinite { logitMagnitude = max(logitMagnitude, bound) }
-            for x in valueRow where x.isFinite { valueMagnitude = max(valueMagnitude, abs(x)) }
-          }
-          seesNonFinite.append(sees)
-          var rowWeights = [Double](repeating: 0, count: nk)
-          var rowOutput = [Double](repeating: 0, count: dv)
-          if visible.isEmpty {
-            logSumExp.append(-.infinity)
-          } else {
-            // IEEE maximum: a NaN anywhere makes it NaN.
-            let maximum = logits.contains { $0.isNaN } ? .nan : logits.max()!
-            let exponentials = logits.map { exp($0 - maximum) }
-            let sum = exponentials.reduce(0, +)
-            for (position, j) in visible.enumerated() {
-              let weight = exponentials[position] / sum
-              rowWeights[j] = weight
-              let valueBase = (kvHead * nk + j) * dv
-              for e in 0..<dv { rowOutput[e] += weight * value[valueBase + e] }
-            }
-            logSumExp.append(maximum + log(sum))
-          }
-          weights.append(rowWeights)
-          output.append(rowOutput)
-          // Forward error bound for a computation in Scalar: each logit is off by at most
-          // (Dk + 4)·ε·(scale·Σ|q·k| + |bias|); a weight's relative error is about twice that plus
-          // (Nk + 8)·ε for exp, sum and division; an output adds its own sum's rounding. Doubled.
-          let logitError = Double(dk + 4) * epsilon * logitMagnitude
-          logitErrorBound.append(logitError)
-          let weightError = 2 * logitError + Double(nk + dk + 8) * epsilon
-          tolerance.append(
-            2 * (2 * weightError) * valueMagnitude + 1e3 * Double.leastNormalMagnitude)
-        }
-      }
-    }
   }
 }

@@ -1,10 +1,11 @@
+import AttentionTestSupport
 import Foundation
 import Testing
 
 @testable import Attention
 
 /// Differential fuzzing: seeded random requests (``DifferentialFuzzCase``) run on every backend and
-/// are compared with each other and with an IEEE Double computation (``IEEEReferenceAttention``),
+/// are compared with each other and with an IEEE Double computation (``ReferenceAttention``),
 /// including the exact NaN/infinity policy of ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:scale:backend:)``.
 ///
 /// `make test` runs a fixed set of 300 cases. `make fuzz` sets `ATTENTION_FUZZ_SECONDS` (and a
@@ -68,6 +69,8 @@ struct DifferentialFuzzTests {
       }
     }
     let elapsed = start.duration(to: clock.now)
+    #expect(
+      run > 0, "no configuration ran (ATTENTION_FUZZ_COUNT or ATTENTION_FUZZ_SECONDS too small)")
     print(
       "differential fuzz: \(run) configurations (\(nonFiniteCases) with NaN/Inf planted), seeds \(settings.firstSeed)…\(settings.firstSeed &+ UInt64(max(run, 1) - 1)), \(failures) failing, \(elapsed)"
     )
@@ -83,14 +86,20 @@ struct DifferentialFuzzTests {
 
   /// Runs `fuzzCase` on every backend and returns what disagrees, empty when all is well.
   static func check<Scalar: AttentionScalar>(_ fuzzCase: DifferentialFuzzCase<Scalar>) -> [String] {
-    let reference = IEEEReferenceAttention(fuzzCase)
+    let reference = ReferenceAttention(
+      query: fuzzCase.query, key: fuzzCase.key, value: fuzzCase.value, mask: fuzzCase.mask,
+      causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, window: fuzzCase.window,
+      packedSequences: fuzzCase.packedSequences, scale: fuzzCase.scale, softcap: fuzzCase.softcap,
+      alibiSlopes: fuzzCase.alibiSlopes, sinks: fuzzCase.sinks)
     var problems: [String] = []
     var results: [(AttentionBackend, AttentionResult<Scalar>)] = []
     for backend in AttentionBackend.allCases {
       do {
         let result = try scaledDotProductAttention(
           query: fuzzCase.query, key: fuzzCase.key, value: fuzzCase.value, mask: fuzzCase.mask,
-          causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale,
+          causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, window: fuzzCase.window,
+          packedSequences: fuzzCase.packedSequences, scale: fuzzCase.scale,
+          softcap: fuzzCase.softcap, alibiSlopes: fuzzCase.alibiSlopes, sinks: fuzzCase.sinks,
           backend: backend, returning: fuzzCase.extras)
         results.append((backend, result))
       } catch {
@@ -122,7 +131,7 @@ struct DifferentialFuzzTests {
           break
         }
         for index in a.indices where a[index].isFinite && b[index].isFinite {
-          let allowed = 2 * reference.tolerance[index / width]
+          let allowed = 2 * reference.outputErrorBound(row: index / width, computedIn: Scalar.self)
           if !(abs(Double(a[index]) - Double(b[index])) <= allowed) {
             problems.append(
               "\(firstBackend) and \(backend) differ at row \(index / width) element \(index % width): \(a[index]) vs \(b[index]) (tolerance \(allowed))"
@@ -143,7 +152,9 @@ struct DifferentialFuzzTests {
     guard
       let problem = try? AttentionProblem(
         query: fuzzCase.query, key: fuzzCase.key, value: fuzzCase.value, mask: fuzzCase.mask,
-        causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale)
+        causal: fuzzCase.causal, keyLengths: fuzzCase.keyLengths, scale: fuzzCase.scale,
+        window: fuzzCase.window, packedSequences: fuzzCase.packedSequences,
+        softcap: fuzzCase.softcap, alibiSlopes: fuzzCase.alibiSlopes, sinks: fuzzCase.sinks)
     else { return nil }
     var random = SplitMix64(seed: fuzzCase.seed ^ 0xF05E_D71E)
     var blocking = FusedAttention.Blocking(
@@ -175,21 +186,20 @@ struct DifferentialFuzzTests {
 
   /// One backend's result against the IEEE reference.
   static func compare<Scalar: AttentionScalar>(
-    _ result: AttentionResult<Scalar>, with reference: IEEEReferenceAttention,
+    _ result: AttentionResult<Scalar>, with reference: ReferenceAttention,
     _ fuzzCase: DifferentialFuzzCase<Scalar>, _ name: String
   ) -> [String] {
     var problems: [String] = []
-    let output = result.output.scalars
-    let width = result.output.shape.last!
-    let rows = output.count / width
-    guard rows == reference.output.count else {
-      return [
-        "\(name): output shape \(result.output.shape) has \(rows) rows, expected \(reference.output.count)"
-      ]
+    guard result.output.shape == reference.output.shape else {
+      return ["\(name): output shape \(result.output.shape), expected \(reference.output.shape)"]
     }
-    for row in 0..<rows {
+    let output = result.output.scalars
+    let expectedOutput = reference.output.scalars
+    let width = result.output.shape.last!
+    for row in 0..<(output.count / width) {
       let actual = output[(row * width)..<(row * width + width)]
-      let expected = reference.output[row]
+      let expected = expectedOutput[(row * width)..<(row * width + width)]
+      let tolerance = reference.outputErrorBound(row: row, computedIn: Scalar.self)
       // The policy, stated directly: a row that sees no non-finite input is finite.
       if !reference.seesNonFinite[row], !actual.allSatisfy(\.isFinite) {
         problems.append(
@@ -205,9 +215,9 @@ struct DifferentialFuzzTests {
           )
           break
         }
-        if x.isFinite, !(abs(Double(a) - x) <= reference.tolerance[row]) {
+        if x.isFinite, !(abs(Double(a) - x) <= tolerance) {
           problems.append(
-            "\(name): row \(row) element \(e) is \(a), reference \(x), difference \(abs(Double(a) - x)) > tolerance \(reference.tolerance[row])"
+            "\(name): row \(row) element \(e) is \(a), reference \(x), difference \(abs(Double(a) - x)) > tolerance \(tolerance)"
           )
           break
         }
@@ -215,9 +225,15 @@ struct DifferentialFuzzTests {
       if problems.count > 8 { return problems }
     }
     if fuzzCase.extras.contains(.logSumExp) {
-      guard let lse = result.logSumExp?.scalars else { return problems + ["\(name): no logSumExp"] }
-      for (row, (a, x)) in zip(lse, reference.logSumExp).enumerated() {
-        let bound = 4 * reference.logitErrorBound[row] + 64 * Double(Scalar.ulpOfOne) * (1 + abs(x))
+      guard let lse = result.logSumExp, lse.shape == reference.logSumExp.shape else {
+        return problems + [
+          "\(name): logSumExp \(result.logSumExp?.shape.description ?? "missing"), expected shape \(reference.logSumExp.shape)"
+        ]
+      }
+      for (row, (a, x)) in zip(lse.scalars, reference.logSumExp.scalars).enumerated() {
+        let bound =
+          4 * reference.logitErrorBound(row: row, computedIn: Scalar.self) + 64
+          * Double(Scalar.ulpOfOne) * (1 + abs(x))
         let agrees =
           x.isFinite
           ? abs(Double(a) - x) <= bound
@@ -229,14 +245,17 @@ struct DifferentialFuzzTests {
       }
     }
     if fuzzCase.extras.contains(.probabilities) {
-      guard let probabilities = result.probabilities?.scalars else {
-        return problems + ["\(name): no probabilities"]
+      guard let probabilities = result.probabilities, probabilities.shape == reference.weights.shape
+      else {
+        return problems + [
+          "\(name): probabilities \(result.probabilities?.shape.description ?? "missing"), expected shape \(reference.weights.shape)"
+        ]
       }
-      let nk = result.probabilities!.shape[3]
-      for (index, a) in probabilities.enumerated() {
-        let x = reference.weights[index / nk][index % nk]
+      let nk = probabilities.shape.last!
+      for (index, (a, x)) in zip(probabilities.scalars, reference.weights.scalars).enumerated() {
         let weightBound =
-          4 * reference.logitErrorBound[index / nk] + Double(nk + 16) * Double(Scalar.ulpOfOne)
+          4 * reference.logitErrorBound(row: index / nk, computedIn: Scalar.self)
+          + Double(nk + 16) * Double(Scalar.ulpOfOne)
         let agrees = x.isFinite ? abs(Double(a) - x) <= 2 * weightBound : !a.isFinite
         if !agrees {
           problems.append(

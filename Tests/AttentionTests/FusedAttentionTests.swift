@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
@@ -22,7 +23,7 @@ struct FusedAttentionTests {
     query: Tensor<S>, key: Tensor<S>, value: Tensor<S>,
     mask: AttentionMask<S> = .none, causal: CausalAlignment? = nil, keyLengths: [Int]? = nil,
     blockings: [FusedAttention.Blocking] = blockings,
-    tolerance: S, _ comment: String = "", sourceLocation: SourceLocation = #_sourceLocation
+    tolerance: Double, _ comment: String = "", sourceLocation: SourceLocation = #_sourceLocation
   ) throws {
     let naive = try scaledDotProductAttention(
       query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,

@@ -20,7 +20,7 @@ struct FuzzCorpusTests {
   }
 
   /// Seeds whose names start with one of these decode successfully; the rest break one rule.
-  static let validPrefixes = ["f4_", "f8_", "b1_"]
+  static let validPrefixes = ["f2_", "f4_", "f8_", "b1_", "i4_", "i8_"]
 
   @Test(".npy seeds and regressions decode or throw TensorFileError")
   func npy() throws {
@@ -41,11 +41,11 @@ struct FuzzCorpusTests {
     }
   }
 
-  /// The safetensors seeds that are valid files (`unsupported_dtype` holds an F16 tensor, which
+  /// The safetensors seeds that are valid files (`unsupported_dtype` holds a U16 tensor, which
   /// a file may hold: it is listed, not decoded).
   static let validSafetensors: Set = [
     "one_f32.safetensors", "mixed.safetensors", "empty.safetensors",
-    "unsupported_dtype.safetensors",
+    "unsupported_dtype.safetensors", "half.safetensors",
   ]
 
   @Test(".safetensors seeds and regressions decode or throw TensorFileError")

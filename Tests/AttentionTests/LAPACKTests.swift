@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
@@ -11,23 +12,22 @@ struct LAPACKTests {
     let k = min(rows, columns)
     let (q, r) = try LAPACK.qrDecomposition(a.scalars, rows: rows, columns: columns)
     #expect(q.count == rows * k && r.count == k * columns)
+    var product = [Double](repeating: 0, count: rows * columns)
     for i in 0..<rows {
       for j in 0..<columns {
-        var sum = 0.0
-        for l in 0..<k { sum += q[i * k + l] * r[l * columns + j] }
-        #expect(abs(sum - a[i, j]) <= 1e-12, "(Q·R)[\(i), \(j)]")
+        for l in 0..<k { product[i * columns + j] += q[i * k + l] * r[l * columns + j] }
       }
     }
+    expectClose(product, a.scalars, tolerance: Tolerance.doubleVersusDouble, "Q·R")
+    expectClose(
+      WeightInitializationTests.columnGram(q, rows: rows, columns: k),
+      WeightInitializationTests.scaledIdentity(size: k, gain: 1),
+      tolerance: Tolerance.doubleVersusDouble, "QᵀQ")
     for i in 0..<k {
-      for j in 0..<k {
-        var sum = 0.0
-        for l in 0..<rows { sum += q[l * k + i] * q[l * k + j] }
-        #expect(abs(sum - (i == j ? 1 : 0)) <= 1e-12, "(QᵀQ)[\(i), \(j)]")
-      }
       for j in 0..<min(i, columns) { #expect(r[i * columns + j] == 0) }
     }
     let (qf, _) = try LAPACK.qrDecomposition(
       a.converted(to: Float.self).scalars, rows: rows, columns: columns)
-    for (x, y) in zip(qf, q) { #expect(abs(Double(x) - y) <= 1e-5) }
+    expectClose(qf, q, tolerance: Tolerance.floatVersusDouble, "Float Q against Double Q")
   }
 }

@@ -1,28 +1,10 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
 
 @Suite("Linear map y = x·Wᵀ + b against plain loops")
 struct LinearTests {
-  /// The definition, written as loops in Double.
-  static func reference(
-    _ input: Tensor<Double>, weight: Tensor<Double>, bias: Tensor<Double>?
-  ) -> Tensor<Double> {
-    let (outCount, inCount) = (weight.shape[0], weight.shape[1])
-    let rows = input.count / inCount
-    var result = [Double](repeating: 0, count: rows * outCount)
-    for row in 0..<rows {
-      for o in 0..<outCount {
-        var sum = bias?.scalars[o] ?? 0
-        for i in 0..<inCount {
-          sum += input.scalars[row * inCount + i] * weight.scalars[o * inCount + i]
-        }
-        result[row * outCount + o] = sum
-      }
-    }
-    return try! Tensor(shape: input.shape.dropLast() + [outCount], scalars: result)
-  }
-
   /// (input shape, out features): ranks 1 to 4, one row, one feature, odd sizes.
   static let cases: [([Int], Int)] = [
     ([5], 3), ([1, 1], 1), ([7, 13], 11), ([2, 3, 16], 9), ([2, 2, 3, 5], 1),
@@ -36,7 +18,10 @@ struct LinearTests {
     let w: Tensor<Double> = data.normal([outCount, inCount])
     let b: Tensor<Double> = data.normal([outCount])
     for bias in [b, nil] {
-      let expected = Self.reference(x, weight: w, bias: bias)
+      let rows = x.count / inCount
+      let expected = try Tensor(
+        shape: inputShape.dropLast() + [outCount],
+        scalars: ReferenceLinear(weight: w, bias: bias)(x.scalars, rows: rows))
       let double = try Linear(weight: w, bias: bias)(x)
       expectClose(double, expected, tolerance: Tolerance.doubleVersusDouble)
       let float = try Linear(weight: w.converted(to: Float.self), bias: bias?.converted())(

@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
@@ -138,7 +139,8 @@ struct MemoryBudgetTests {
       scale: 1, softcap: nil, alibiSlopes: nil, sinks: nil)
     let problem = AttentionProblem<Double>(
       batchCount: huge, queryHeadCount: huge, keyValueHeadCount: 1, queryCount: huge,
-      keyCount: huge, keyDimension: 1, valueDimension: 1, inputRank: 4, rules: rules)
+      keyCount: huge, keyDimension: 1, valueDimension: 1, inputRank: 4, keyRowsPerHead: huge,
+      firstKeyRow: 0, rules: rules)
     for backend in AttentionBackend.allCases {
       let plan = AttentionPlan(
         problem, path: AttentionPlan.path(for: backend, extras: []), extras: [])

@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -72,8 +73,11 @@ struct MultiHeadAttentionPyTorchTests {
         let result = try attention(
           c.query, key: c.key, value: c.value, mask: c.mask, causal: c.causal,
           keyLengths: c.keyLengths, backend: backend, returningWeights: c.averaging)
-        expectClose(result.output, c.output, tolerance: 1e-12, "\(c.name) \(backend)")
-        expectClose(result.weights, c.weights, tolerance: 1e-12, "\(c.name) weights \(backend)")
+        expectClose(
+          result.output, c.output, tolerance: Tolerance.pyTorchDouble, "\(c.name) \(backend)")
+        expectClose(
+          result.weights, c.weights, tolerance: Tolerance.pyTorchDouble,
+          "\(c.name) weights \(backend)")
       }
       // Float weights and inputs, compared with PyTorch's float64 result.
       let floatAttention = try MultiHeadAttention(
@@ -89,7 +93,7 @@ struct MultiHeadAttentionPyTorchTests {
       let float = try floatAttention(
         c.query.converted(), key: c.key?.converted(), value: c.value?.converted(),
         mask: floatMask, causal: c.causal, keyLengths: c.keyLengths)
-      expectClose(float.converted(to: Double.self), c.output, tolerance: 1e-5, "\(c.name) Float")
+      expectClose(float, c.output, tolerance: Tolerance.floatVersusDouble, "\(c.name) Float")
     }
   }
 }

@@ -1,83 +1,7 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
-
-/// Multi-head attention written out per head with plain loops in Double: the definition, sharing
-/// no code with the library beyond the `Tensor` container.
-struct ReferenceMultiHeadAttention {
-  let embed: Int
-  let heads: Int
-  let keyValueHeads: Int
-  /// Weights `[out, in]` and biases `[out]` (zeros when the layer has none), row-major.
-  let wq: [Double], wk: [Double], wv: [Double], wo: [Double]
-  let bq: [Double], bk: [Double], bv: [Double], bo: [Double]
-
-  /// `x·Wᵀ + b` for `rows` rows of `inCount` features.
-  static func project(_ x: [Double], rows: Int, weight: [Double], bias: [Double]) -> [Double] {
-    let outCount = bias.count
-    let inCount = weight.count / outCount
-    var y = [Double](repeating: 0, count: rows * outCount)
-    for r in 0..<rows {
-      for o in 0..<outCount {
-        var sum = bias[o]
-        for i in 0..<inCount { sum += x[r * inCount + i] * weight[o * inCount + i] }
-        y[r * outCount + o] = sum
-      }
-    }
-    return y
-  }
-
-  /// Returns the output `[B, Nq, E]` and the per-head probabilities `[B, H, Nq, Nk]`.
-  /// `logitBias(b, h, i, j)` is added to the scaled score (`-infinity` blocks).
-  func callAsFunction(
-    query: [Double], key: [Double], value: [Double], batch: Int, queryCount: Int, keyCount: Int,
-    logitBias: (Int, Int, Int, Int) -> Double
-  ) -> (output: [Double], probabilities: [Double]) {
-    let d = embed / heads
-    let group = heads / keyValueHeads
-    let kvWidth = keyValueHeads * d
-    let q = Self.project(query, rows: batch * queryCount, weight: wq, bias: bq)
-    let k = Self.project(key, rows: batch * keyCount, weight: wk, bias: bk)
-    let v = Self.project(value, rows: batch * keyCount, weight: wv, bias: bv)
-    var concatenated = [Double](repeating: 0, count: batch * queryCount * embed)
-    var probabilities = [Double](repeating: 0, count: batch * heads * queryCount * keyCount)
-    for b in 0..<batch {
-      for h in 0..<heads {
-        let g = h / group
-        for i in 0..<queryCount {
-          var scores = [Double](repeating: -.infinity, count: keyCount)
-          for j in 0..<keyCount {
-            var dot = 0.0
-            for c in 0..<d {
-              dot +=
-                q[(b * queryCount + i) * embed + h * d + c]
-                * k[(b * keyCount + j) * kvWidth + g * d + c]
-            }
-            scores[j] = dot / Double(d).squareRoot() + logitBias(b, h, i, j)
-          }
-          let maximum = scores.max()!
-          guard maximum > -.infinity else { continue }  // no visible key: zero output and weights
-          let exps = scores.map { $0 == -.infinity ? 0 : Glibc.exp($0 - maximum) }
-          let total = exps.reduce(0, +)
-          for j in 0..<keyCount {
-            let p = exps[j] / total
-            probabilities[((b * heads + h) * queryCount + i) * keyCount + j] = p
-            for c in 0..<d {
-              concatenated[(b * queryCount + i) * embed + h * d + c] +=
-                p * v[(b * keyCount + j) * kvWidth + g * d + c]
-            }
-          }
-        }
-      }
-    }
-    let output = Self.project(concatenated, rows: batch * queryCount, weight: wo, bias: bo)
-    return (output, probabilities)
-  }
-}
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// One forward-pass configuration.
 struct MultiHeadCase: Sendable, CustomTestStringConvertible {
@@ -131,32 +55,25 @@ struct MultiHeadAttentionTests {
       var data = TestData(seed: seed)
       let d = c.embed / c.heads
       let kv = c.keyValueHeads * d
-      func weight(_ out: Int, _ inCount: Int) -> [Double] {
-        let w: Tensor<Double> = data.normal([out, inCount])
-        return w.scalars.map { $0 / Double(inCount).squareRoot() }
-      }
-      func bias(_ count: Int) -> [Double] {
-        c.bias
-          ? (data.normal([count]) as Tensor<Double>).scalars.map { 0.5 * $0 }
-          : Array(repeating: 0, count: count)
-      }
-      let reference = ReferenceMultiHeadAttention(
-        embed: c.embed, heads: c.heads, keyValueHeads: c.keyValueHeads,
-        wq: weight(c.embed, c.embed), wk: weight(kv, c.keyDimension),
-        wv: weight(kv, c.valueDimension),
-        wo: weight(c.embed, c.embed), bq: bias(c.embed), bk: bias(kv), bv: bias(kv),
-        bo: bias(c.embed))
-      func linear(_ w: [Double], _ b: [Double], _ inCount: Int) throws -> Linear<Double> {
-        try Linear(
-          weight: Tensor(shape: [b.count, inCount], scalars: w),
-          bias: c.bias ? Tensor(shape: [b.count], scalars: b) : nil)
+      func linear(_ out: Int, _ inCount: Int) -> Linear<Double> {
+        let w: Tensor<Double> = data.normal(
+          [out, inCount], standardDeviation: 1 / Double(inCount).squareRoot())
+        let b: Tensor<Double>? = c.bias ? data.normal([out], standardDeviation: 0.5) : nil
+        return try! Linear(weight: w, bias: b)
       }
       attention = try MultiHeadAttention(
         headCount: c.heads, keyValueHeadCount: c.keyValueHeads,
-        queryProjection: linear(reference.wq, reference.bq, c.embed),
-        keyProjection: linear(reference.wk, reference.bk, c.keyDimension),
-        valueProjection: linear(reference.wv, reference.bv, c.valueDimension),
-        outputProjection: linear(reference.wo, reference.bo, c.embed))
+        queryProjection: linear(c.embed, c.embed), keyProjection: linear(kv, c.keyDimension),
+        valueProjection: linear(kv, c.valueDimension), outputProjection: linear(c.embed, c.embed))
+      func reference(_ layer: Linear<Double>) -> ReferenceLinear {
+        ReferenceLinear(weight: layer.weight, bias: layer.bias)
+      }
+      let reference = ReferenceMultiHeadAttention(
+        headCount: c.heads, keyValueHeadCount: c.keyValueHeads,
+        queryProjection: reference(attention.queryProjection),
+        keyProjection: reference(attention.keyProjection),
+        valueProjection: reference(attention.valueProjection),
+        outputProjection: reference(attention.outputProjection))
 
       let (b, nq, nk) = (c.batch, c.queryCount, c.keyCount)
       let lead = c.unbatched ? [] : [b]
@@ -183,33 +100,20 @@ struct MultiHeadAttentionTests {
         mask = .additive(values)
         maskBias = { [values] _, h, i, j in values[h, i, j] }
       }
-      let bias = maskBias
-      let logitBias: (Int, Int, Int, Int) -> Double = { bi, h, i, j in
-        if let lengths = c.keyLengths, j >= lengths[bi] { return -.infinity }
-        switch c.causal {
-        case .topLeft?: if j > i { return -.infinity }
-        case .bottomRight?: if j > i + nk - nq { return -.infinity }
-        case nil: break
-        }
-        return bias(bi, h, i, j)
-      }
       let result = reference(
         query: query.scalars, key: (key ?? query).scalars, value: (value ?? key ?? query).scalars,
-        batch: b, queryCount: nq, keyCount: nk, logitBias: logitBias)
+        batch: b, queryCount: nq, keyCount: nk,
+        visible: { bi, _, i, j in
+          if let lengths = c.keyLengths, j >= lengths[bi] { return false }
+          switch c.causal {
+          case .topLeft?: return j <= i
+          case .bottomRight?: return j <= i + nk - nq
+          case nil: return true
+          }
+        }, bias: maskBias)
       expectedOutput = try Tensor(shape: lead + [nq, c.embed], scalars: result.output)
-      expectedProbabilities = result.probabilities
+      expectedProbabilities = result.weights
     }
-  }
-
-  /// The mean over heads of `[B, H, Nq, Nk]` probabilities, written plainly.
-  static func headMean(_ p: [Double], batch: Int, heads: Int, plane: Int) -> [Double] {
-    var mean = [Double](repeating: 0, count: batch * plane)
-    for b in 0..<batch {
-      for h in 0..<heads {
-        for x in 0..<plane { mean[b * plane + x] += p[(b * heads + h) * plane + x] / Double(heads) }
-      }
-    }
-    return mean
   }
 
   @Test("Double and Float outputs match the reference on every backend", arguments: cases)
@@ -249,7 +153,7 @@ struct MultiHeadAttentionTests {
         f.query, key: f.key, value: f.value, mask: f.mask, causal: c.causal,
         keyLengths: c.keyLengths, backend: backend, returningWeights: .averagedOverHeads)
       expectClose(averaged.output, f.expectedOutput, tolerance: Tolerance.doubleVersusDouble)
-      let mean = Self.headMean(
+      let mean = ReferenceMultiHeadAttention.averagedOverHeads(
         f.expectedProbabilities, batch: c.batch, heads: c.heads, plane: plane)
       expectClose(
         averaged.weights, try Tensor(shape: lead + [c.queryCount, c.keyCount], scalars: mean),
@@ -380,13 +284,10 @@ struct MultiHeadAttentionTests {
     // W_K is [8, 16], wide: its rows are orthonormal.
     let w = orthogonal.keyProjection.weight
     #expect(w.shape == [8, 16])
-    for i in 0..<8 {
-      for j in 0..<8 {
-        var dot = 0.0
-        for c in 0..<16 { dot += w[i, c] * w[j, c] }
-        #expect(abs(dot - (i == j ? 1 : 0)) <= 1e-12)
-      }
-    }
+    expectClose(
+      WeightInitializationTests.rowGram(w.scalars, rows: 8, columns: 16),
+      WeightInitializationTests.scaledIdentity(size: 8, gain: 1),
+      tolerance: Tolerance.doubleVersusDouble, "W_K·W_Kᵀ")
   }
 
   @Test("Errors: E not divisible by H, H not a multiple of Hkv, wrong projection shapes")
@@ -459,5 +360,36 @@ struct MultiHeadAttentionTests {
     // Self-attention needs kdim = vdim = E.
     expectMismatch(["[2, 4, 8]", "[8, 3]"]) { try attention(query) }
     #expect(try attention(query, key: key, value: value).shape == [2, 4, 8])
+  }
+}
+
+@Suite("Multi-head attention with attention variants")
+struct MultiHeadAttentionVariantsTests {
+  @Test("Packed sequences equal one call per sequence, with causal, window, softcap, ALiBi, sinks")
+  func packedEqualsSeparateCalls() throws {
+    var rng = SplitMix64(seed: 77)
+    let mha = try MultiHeadAttention<Double>(
+      embedDimension: 8, headCount: 4, keyValueHeadCount: 2, using: &rng)
+    var data = TestData(seed: 78)
+    let lengths = [3, 1, 6]
+    let x: Tensor<Double> = data.normal([10, 8])
+    let slopes = [0.5, 0.25, 0.125, 0.0625]
+    let sinks = [0.0, 1, -1, 2]
+    let packed = try mha(
+      x, causal: .bottomRight, window: .sliding(3),
+      packedSequences: PackedSequences(lengths: lengths), softcap: 4, alibiSlopes: slopes,
+      sinks: sinks)
+    var start = 0
+    for length in lengths {
+      let rows = try Tensor(
+        shape: [length, 8], scalars: Array(x.scalars[(start * 8)..<((start + length) * 8)]))
+      let alone = try mha(
+        rows, causal: .bottomRight, window: .sliding(3), softcap: 4, alibiSlopes: slopes,
+        sinks: sinks)
+      let part = try Tensor(
+        shape: [length, 8], scalars: Array(packed.scalars[(start * 8)..<((start + length) * 8)]))
+      expectClose(part, alone, tolerance: Tolerance.doubleVersusDouble, "sequence at \(start)")
+      start += length
+    }
   }
 }

@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -20,7 +21,7 @@ struct NPYTests {
   static let shapes: [[Int]] = [[], [5], [3, 4], [2, 0, 3], [2, 3, 4, 5]]
 
   @Test(
-    "float32, float64 and bool round-trip through bytes and files for ranks 0 to 4",
+    "every dtype round-trips through bytes and files for ranks 0 to 4",
     arguments: shapes)
   func roundTrip(shape: [Int]) throws {
     var data = TestData(seed: UInt64(shape.count * 31 + shape.reduce(1, *)))
@@ -28,6 +29,9 @@ struct NPYTests {
       .float32(data.normal(shape, as: Float.self)),
       .float64(data.normal(shape, as: Double.self)),
       .bool(data.bools(shape)),
+      .float16(data.normal(shape, as: Float.self).converted(to: Float16.self)),
+      .int32(data.integers(shape, as: Int32.self)),
+      .int64(data.integers(shape, as: Int64.self)),
     ]
     let directory = try TemporaryDirectory()
     defer { directory.cleanUp() }
@@ -49,6 +53,20 @@ struct NPYTests {
     ("b1_2x3x4.npy", .bool(TensorFileFixtures.bools([2, 3, 4]))),
     ("f4_2x0x3.npy", .float32(TensorFileFixtures.floats([2, 0, 3]))),
     ("f8_2x3x1x2.npy", .float64(TensorFileFixtures.floats([2, 3, 1, 2]))),
+    (
+      "f2_3.npy",
+      .float16(TensorFileFixtures.floats([3], as: Float.self).converted(to: Float16.self))
+    ),
+    (
+      "f2_2x3.npy",
+      .float16(TensorFileFixtures.floats([2, 3], as: Float.self).converted(to: Float16.self))
+    ),
+    ("i8_3.npy", .int64(try! Tensor(shape: [3], scalars: [0, 1, 2]))),
+    ("i8_4.npy", .int64(try! Tensor(shape: [4], scalars: [0, -1, (1 << 62) + 1, .min]))),
+    (
+      "i4_2x3.npy",
+      .int32(try! Tensor(shape: [2, 3], scalars: [0, 1, -1, .max, .min, 123_456_789]))
+    ),
   ]
 
   @Test("files written by numpy.save decode to the expected values", arguments: numpyFixtures)
@@ -71,6 +89,40 @@ struct NPYTests {
     ]
     #expect(tensor.scalars.map(\.bitPattern) == expected.map(\.bitPattern))
     #expect(NPY.encode(.float32(tensor)) == (try TensorFileFixtures.bytes("f4_special.npy")))
+  }
+
+  @Test("float16 special values survive bit for bit and widen exactly")
+  func float16SpecialValues() throws {
+    let tensor = try NPY.read(from: TensorFileFixtures.path("f2_special.npy"))
+    guard case .float16(let halves) = tensor else {
+      Issue.record("f2_special.npy decoded as \(tensor.dtypeName)")
+      return
+    }
+    // nan, inf, -inf, -0, smallest subnormal, largest subnormal, smallest normal, ±max, 1/3.
+    #expect(
+      halves.scalars.map(\.bitPattern)
+        == [0x7E00, 0x7C00, 0xFC00, 0x8000, 0x0001, 0x03FF, 0x0400, 0x7BFF, 0xFBFF, 0x3555])
+    let singles = try tensor.floatingPoint(as: Float.self).scalars
+    #expect(singles[0].isNaN)
+    #expect(
+      Array(singles.dropFirst())
+        == [
+          .infinity, -.infinity, -0.0, 0x1p-24, 0x1p-14 - 0x1p-24, 0x1p-14, 65504, -65504,
+          Float(0x1.554p-2),
+        ])
+    #expect(singles[3].sign == .minus)
+    #expect(NPY.encode(tensor) == (try TensorFileFixtures.bytes("f2_special.npy")))
+  }
+
+  @Test("a bfloat16 tensor, which NumPy lacks, is written as float32, exactly")
+  func bfloat16WrittenAsFloat32() throws {
+    let brains = try Tensor(
+      shape: [3], scalars: [0x3FC0, 0xFF80, 0x0001].map { BFloat16(bitPattern: $0) })
+    let bytes = NPY.encode(.bfloat16(brains))
+    #expect(
+      bytes == NPY.encode(.float32(try Tensor(shape: [3], scalars: [1.5, -.infinity, 0x1p-133]))))
+    #expect(
+      try NPY.decode(bytes).floatingPoint(as: Float.self).converted(to: BFloat16.self) == brains)
   }
 
   @Test("format versions 2.0 and 3.0 written by numpy are read")
@@ -112,6 +164,24 @@ struct NPYTests {
     let values: [Float] = [1, 2, 3, 4, 5, -6]
     let bytes = npyFile(header: header, data: littleEndianBytes(values))
     #expect(try NPY.decode(bytes) == .float32(try Tensor(shape: [2, 3], scalars: values)))
+  }
+
+  /// (descr, element type name, bytes per element)
+  static let halfAndIntegerSpellings: [(String, String, Int)] = [
+    ("<f2", "float16", 2), ("f2", "float16", 2), ("=f2", "float16", 2), ("e", "float16", 2),
+    ("float16", "float16", 2), ("half", "float16", 2), ("<i4", "int32", 4), ("i4", "int32", 4),
+    ("i", "int32", 4), ("int32", "int32", 4), ("<i8", "int64", 8), ("i8", "int64", 8),
+    ("q", "int64", 8), ("int64", "int64", 8),
+  ]
+
+  @Test(
+    "every half-precision and integer spelling numpy accepts is read",
+    arguments: halfAndIntegerSpellings)
+  func numericSpellings(descriptor: String, dtype: String, width: Int) throws {
+    let header = "{'descr': '\(descriptor)', 'fortran_order': False, 'shape': (2,), }"
+    let tensor = try NPY.decode(
+      npyFile(header: header, data: [UInt8](repeating: 0, count: 2 * width)))
+    #expect(tensor.dtypeName == dtype && tensor.shape == [2])
   }
 
   @Test(
@@ -233,7 +303,7 @@ struct NPYTests {
 
   @Test(
     "unsupported dtypes written by numpy are named",
-    arguments: [("i8_3.npy", "<i8"), ("f2_3.npy", "<f2")])
+    arguments: [("u2_3.npy", "<u2"), ("c8_2.npy", "<c8")])
   func unsupportedDType(name: String, dtype: String) throws {
     let path = TensorFileFixtures.path(name)
     let error = tensorFileError { try NPY.read(from: path) }
@@ -251,10 +321,46 @@ struct NPYTests {
       error == .unsupportedDType(path: nil, tensor: nil, dtype: "[('a', '<f4'), ('b', '<i4')]"))
   }
 
-  @Test("big-endian data written by numpy is rejected with its dtype")
-  func bigEndian() throws {
-    let path = TensorFileFixtures.path("f4_big_endian.npy")
-    #expect(tensorFileError { try NPY.read(from: path) } == .bigEndian(path: path, dtype: ">f4"))
+  @Test(
+    "big-endian data written by numpy is rejected with its dtype",
+    arguments: [("f4_big_endian.npy", ">f4"), ("f2_big_endian.npy", ">f2")])
+  func bigEndian(name: String, dtype: String) throws {
+    let path = TensorFileFixtures.path(name)
+    #expect(tensorFileError { try NPY.read(from: path) } == .bigEndian(path: path, dtype: dtype))
+    for descriptor in [">i4", ">i8", ">e"] {
+      let header = "{'descr': '\(descriptor)', 'fortran_order': False, 'shape': (1,), }"
+      #expect(
+        tensorFileError { try NPY.decode(npyFile(header: header, data: [0, 0, 0, 0, 0, 0, 0, 0])) }
+          == .bigEndian(path: nil, dtype: descriptor))
+    }
+  }
+
+  @Test("half-precision and integer data cut short, or longer than the shape needs, is named")
+  func halfPrecisionSizes() throws {
+    for name in ["f2_2x3.npy", "i4_2x3.npy", "i8_4.npy"] {
+      let valid = try TensorFileFixtures.bytes(name)
+      #expect(
+        tensorFileError { try NPY.decode(Array(valid.dropLast(1))) }
+          == .truncated(path: nil, expected: valid.count, found: valid.count - 1), "\(name)")
+    }
+    // An odd number of bytes for float16 elements, and one element too many.
+    let header = "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }"
+    let error = tensorFileError {
+      try NPY.decode(npyFile(header: header, data: [UInt8](repeating: 0, count: 9)))
+    }
+    #expect(
+      error
+        == .sizeMismatch(
+          path: nil, tensor: nil, shape: [2, 2], dtype: "float16", expectedBytes: 8,
+          actualBytes: 9))
+    #expect(
+      error?.description == "size mismatch: shape [2, 2] of float16 needs 8 bytes, data has 9")
+    let overflowing =
+      "{'descr': '<i8', 'fortran_order': False, 'shape': (3000000000000000000,), }"
+    #expect(
+      tensorFileError { try NPY.decode(npyFile(header: overflowing)) }
+        == .sizeOverflow(
+          path: nil, tensor: nil, shape: [3_000_000_000_000_000_000], dtype: "int64"))
   }
 
   @Test("a Fortran-ordered array written by numpy is rejected")
@@ -330,6 +436,7 @@ struct NPYTests {
   func corruptionsNeverTrap() throws {
     let originals = try [
       "f4_scalar.npy", "f8_2x3.npy", "b1_2x3x4.npy", "f4_2x0x3.npy", "f4_2x3_v2.npy", "f8_3_v3.npy",
+      "f2_special.npy", "i4_2x3.npy",
     ].map(TensorFileFixtures.bytes)
     var mutator = ByteMutator(seed: 0x5EED_0F_0A1A)
     var decoded = 0

@@ -60,6 +60,17 @@ struct OpenBLASCoreCheckTests {
     }
   }
 
+  @Test(
+    "after detection, a core that leaves the widest unit idle is upgraded; a matching one is kept",
+    arguments: [
+      ("Prescott", avx512, "SkylakeX"), ("Haswell", avx512BF16, "Cooperlake"),
+      ("Sandybridge", avx2, "Haswell"), ("SkylakeX", avx512, nil), ("Zen", avx2, nil),
+      ("Cooperlake", avx512BF16, nil), ("SomeFutureCore", avx512, nil), ("Haswell", arm, nil),
+    ] as [(String, CPUFeatures, String?)])
+  func upgradeAfterDetection(detected: String, cpu: CPUFeatures, upgrade: String?) {
+    #expect(OpenBLAS.upgradedCore(afterDetecting: detected, on: cpu) == upgrade)
+  }
+
   @Test("selecting an unknown core or one the CPU cannot run throws before changing anything")
   func selectionRefusals() {
     let before = OpenBLAS.coreName

@@ -1,9 +1,10 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
 
 /// `a · b` by three plain loops in Double: the reference the BLAS products are checked against.
-func referenceProduct<S: AttentionScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> [Double] {
+func referenceProduct<S: AttentionScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> Tensor<Double> {
   let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
   var c = [Double](repeating: 0, count: m * n)
   for i in 0..<m {
@@ -13,12 +14,7 @@ func referenceProduct<S: AttentionScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> [Do
       c[i * n + j] = sum
     }
   }
-  return c
-}
-
-/// The largest |x − y| / (1 + |y|) between a product and its Double reference.
-func worstRelativeError<S: AttentionScalar>(_ product: Tensor<S>, _ reference: [Double]) -> Double {
-  zip(product.scalars, reference).map { abs(Double($0) - $1) / (1 + abs($1)) }.max() ?? 0
+  return try! Tensor(shape: [m, n], scalars: c)
 }
 
 @Suite("OpenBLAS matrix product against plain loops")
@@ -33,10 +29,13 @@ struct OpenBLASMatrixProductTests {
     let a: Tensor<Float> = data.normal([m, k])
     let b: Tensor<Float> = data.normal([k, n])
     let reference = referenceProduct(a, b)
-    // Float sums of k unit-normal products: error grows like √k · ε · |terms|.
-    #expect(worstRelativeError(try OpenBLAS.matrixProduct(a, b), reference) < 1e-5 * Double(k))
+    // Float sums of k unit-normal products: the rounding error grows with k (the tolerance
+    // table's unit-scale bound, per term).
+    expectClose(
+      try OpenBLAS.matrixProduct(a, b), reference,
+      tolerance: Tolerance.floatVersusDouble * Double(k), "Float")
     let exact = try OpenBLAS.matrixProduct(a.converted(to: Double.self), b.converted())
-    #expect(worstRelativeError(exact, reference) < 1e-13 * Double(k))
+    expectClose(exact, reference, tolerance: Tolerance.doubleVersusDouble, "Double")
   }
 
   @Test("multiply(into:) overwrites the destination and an empty inner dimension gives zeros")
@@ -46,7 +45,7 @@ struct OpenBLASMatrixProductTests {
     let b: Tensor<Float> = data.normal([4, 3])
     var c = try Tensor<Float>(shape: [5, 3], repeating: .nan)
     try OpenBLAS.multiply(a, b, into: &c)
-    #expect(worstRelativeError(c, referenceProduct(a, b)) < 1e-5)
+    expectClose(c, referenceProduct(a, b), tolerance: Tolerance.floatVersusDouble)
     var zeros = try Tensor<Float>(shape: [2, 3], repeating: 9)
     try OpenBLAS.multiply(Tensor(zeros: [2, 0]), Tensor(zeros: [0, 3]), into: &zeros)
     #expect(zeros.scalars == [0, 0, 0, 0, 0, 0])

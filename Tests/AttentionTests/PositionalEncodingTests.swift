@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
@@ -45,15 +46,13 @@ struct PositionalEncodingTests {
       .encodings(at: positions)
     let float = try SinusoidalPositionalEncoding<Float>(dimension: dimension)
       .encodings(at: positions)
-    #expect(double.shape == [positions.count, dimension])
-    for (row, position) in positions.enumerated() {
-      for column in 0..<dimension {
-        let expected = Self.formula(position: position, column: column, dimension: dimension)
-        #expect(abs(double[row, column] - expected) <= 1e-12, "pos \(position), column \(column)")
-        #expect(
-          abs(Double(float[row, column]) - expected) <= 1e-6, "pos \(position), column \(column)")
-      }
-    }
+    let expected = try Tensor(
+      shape: [positions.count, dimension],
+      scalars: positions.flatMap { position in
+        (0..<dimension).map { Self.formula(position: position, column: $0, dimension: dimension) }
+      })
+    expectClose(double, expected, tolerance: Tolerance.doubleVersusDouble, "Double")
+    expectClose(float, expected, tolerance: Tolerance.floatShortComputation, "Float")
     if dimension % 2 == 1 {
       // The unpaired last column is a sine: 0 at position 0.
       #expect(double[0, dimension - 1] == 0)
@@ -104,16 +103,15 @@ struct PositionalEncodingTests {
     let encoding = try SinusoidalPositionalEncoding<Double>(dimension: 5)
     for start in [0, 7] {
       let sum = try encoding.adding(to: embeddings, startingAt: start)
-      #expect(sum.shape == [2, 3, 5])
+      var expected = embeddings
       for b in 0..<2 {
         for n in 0..<3 {
           for c in 0..<5 {
-            let expected =
-              embeddings[b, n, c] + Self.formula(position: start + n, column: c, dimension: 5)
-            #expect(abs(sum[b, n, c] - expected) <= 1e-12)
+            expected[b, n, c] += Self.formula(position: start + n, column: c, dimension: 5)
           }
         }
       }
+      expectClose(sum, expected, tolerance: Tolerance.doubleVersusDouble, "from \(start)")
     }
     let learned = try LearnedPositionalEncoding(
       table: Tensor<Double>(shape: [4, 5], scalars: (0..<20).map(Double.init)))
@@ -153,7 +151,7 @@ struct PositionalEncodingTests {
     // Without positions: f(P·x) = P·f(x).
     let plain = try attention(x)
     let plainOfPermuted = try attention(permuted(x))
-    expectClose(plainOfPermuted, permuted(plain), tolerance: 1e-12)
+    expectClose(plainOfPermuted, permuted(plain), tolerance: Tolerance.doubleVersusDouble)
 
     // With positions added after permuting, the outputs are no longer a permutation.
     let positions = try SinusoidalPositionalEncoding<Double>(dimension: e)

@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
@@ -34,10 +35,10 @@ struct RowSoftmaxTests {
         }
       })
     let scaled = softmax(try Tensor(shape: [3, width], scalars: logits.scalars.map { $0 * 3 }))
-    expectClose(scaled.converted(to: Double.self), expected, tolerance: 1e-6)
+    expectClose(scaled, expected, tolerance: Tolerance.floatShortComputation)
     let double = softmax(
       try Tensor(shape: [3, width], scalars: logits.scalars.map { Double($0) * 3 }))
-    expectClose(double, expected, tolerance: 1e-14)
+    expectClose(double, expected, tolerance: Tolerance.doubleShortComputation)
     for r in 0..<3 {
       let sum = result.scalars[r * width..<(r + 1) * width].reduce(0, +)
       #expect(abs(sum - 1) <= 1e-5, "row \(r) sums to \(sum)")
@@ -76,7 +77,9 @@ struct RowSoftmaxTests {
     var partly = [Double](repeating: -.infinity, count: width)
     for j in stride(from: 0, to: width, by: 2) { partly[j] = Double(j) / 7 }
     let row = softmax(try Tensor(shape: [width], scalars: partly))
-    expectClose(row, try Tensor(shape: [width], scalars: Self.reference(partly)), tolerance: 1e-14)
+    expectClose(
+      row, try Tensor(shape: [width], scalars: Self.reference(partly)),
+      tolerance: Tolerance.doubleShortComputation)
     var lse = partly
     let value = lse.withUnsafeMutableBufferPointer {
       RowSoftmax.normalize($0.baseAddress!, count: width)

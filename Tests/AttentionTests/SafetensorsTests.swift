@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -23,11 +24,17 @@ struct SafetensorsTests {
       file["f32_" + suffix] = .float32(data.normal(shape, as: Float.self))
       file["f64_" + suffix] = .float64(data.normal(shape, as: Double.self))
       file["bool_" + suffix] = .bool(data.bools(shape))
+      file["f16_" + suffix] = .float16(
+        data.normal(shape, as: Float.self).converted(to: Float16.self))
+      file["bf16_" + suffix] = .bfloat16(
+        data.normal(shape, as: Float.self).converted(to: BFloat16.self))
+      file["i32_" + suffix] = .int32(data.integers(shape))
+      file["i64_" + suffix] = .int64(data.integers(shape))
     }
     let bytes = try file.encoded()
     let decoded = try SafetensorsFile.decode(bytes)
     #expect(decoded == file)
-    #expect(decoded.count == 15)
+    #expect(decoded.count == 35)
     #expect(decoded.metadata == file.metadata)
 
     let directory = try TemporaryDirectory()
@@ -99,22 +106,125 @@ struct SafetensorsTests {
     #expect(try file.encoded() == (try TensorFileFixtures.bytes("mixed.safetensors")))
   }
 
+  @Test("F16, I32 and I64 tensors written by the reference package decode exactly")
+  func readsReferenceHalfFile() throws {
+    let path = TensorFileFixtures.path("half.safetensors")
+    let file = try SafetensorsFile.read(from: path)
+    #expect(file.names == ["ids64", "single", "ids32", "half"])
+    #expect(file.metadata == ["format": "pt"])
+    let expected = TensorFileFixtures.floats([2, 3], as: Float.self)
+    #expect(file["half"] == .float16(expected.converted(to: Float16.self)))
+    #expect(try file.floatingPoint(named: "half", as: Float.self) == expected)
+    #expect(
+      try file.floatingPoint(named: "half", as: Double.self) == TensorFileFixtures.floats([2, 3]))
+    #expect(try file.integer(named: "ids32").scalars == [0, 1, -1, Int64(Int32.max)])
+    #expect(try file.integer(named: "ids64").scalars == [0, -1, (1 << 62) + 1, .min])
+    #expect(
+      file.entries.map { "\($0.name):\($0.dtype):\($0.isSupported)" }
+        == ["ids64:I64:true", "single:F32:true", "ids32:I32:true", "half:F16:true"])
+    #expect(
+      tensorFileError { try file.floatingPoint(named: "ids64", as: Float.self) }
+        == .dtypeMismatch(
+          path: path, tensor: "ids64", expected: "floating-point (F16, BF16, F32 or F64)",
+          actual: "I64"))
+    #expect(
+      tensorFileError { try file.integer(named: "half") }
+        == .dtypeMismatch(
+          path: path, tensor: "half", expected: "integer (I32 or I64)", actual: "F16"))
+    #expect(
+      tensorFileError { try file.boolean(named: "ids32") }
+        == .dtypeMismatch(path: path, tensor: "ids32", expected: "BOOL", actual: "I32"))
+  }
+
+  @Test("encoding F16, I32 and I64 tensors gives the reference writer's bytes")
+  func encodesHalfLikeReference() throws {
+    let file = SafetensorsFile(
+      tensors: [
+        "half": .float16(
+          TensorFileFixtures.floats([2, 3], as: Float.self).converted(to: Float16.self)),
+        "ids32": .int32(try Tensor(shape: [4], scalars: [0, 1, -1, .max])),
+        "ids64": .int64(try Tensor(shape: [4], scalars: [0, -1, (1 << 62) + 1, .min])),
+        "single": .float32(TensorFileFixtures.floats([2])),
+      ],
+      metadata: ["format": "pt"])
+    #expect(try file.encoded() == (try TensorFileFixtures.bytes("half.safetensors")))
+  }
+
+  @Test("BF16 tensors decode to their bits, widen exactly, and are written back byte for byte")
+  func bfloat16Tensors() throws {
+    let path = TensorFileFixtures.path("bf16.safetensors")
+    let file = try SafetensorsFile.read(from: path)
+    #expect(
+      file.entry(named: "weight")
+        == SafetensorsFile.Entry(name: "weight", dtype: "BF16", shape: [2, 3]))
+    #expect(
+      try file.floatingPoint(named: "weight", as: Float.self) == TensorFileFixtures.floats([2, 3]))
+    guard case .bfloat16(let special)? = file["special"] else {
+      Issue.record("'special' is not bfloat16: \(file.entries)")
+      return
+    }
+    let bits: [UInt16] = [
+      0x7FC0, 0xFFC0, 0x7F80, 0xFF80, 0x8000, 0x0001, 0x007F, 0x0080, 0x7F7F, 0xFF7F,
+    ]
+    #expect(special.scalars.map(\.bitPattern) == bits)
+    // NaN, ±inf, -0, the smallest and largest subnormal, the smallest normal, ±max: exact.
+    let widened = try file.floatingPoint(named: "special", as: Float.self)
+    #expect(widened.scalars.map(\.bitPattern) == bits.map { UInt32($0) << 16 })
+    #expect(try file.encoded() == (try TensorFileFixtures.bytes("bf16.safetensors")))
+    // The same tensors built in memory encode to the same bytes.
+    let rebuilt = SafetensorsFile(tensors: [
+      "weight": .bfloat16(
+        TensorFileFixtures.floats([2, 3], as: Float.self).converted(to: BFloat16.self)),
+      "special": .bfloat16(special),
+      "bias": .float32(TensorFileFixtures.floats([2])),
+    ])
+    #expect(try rebuilt.encoded() == (try TensorFileFixtures.bytes("bf16.safetensors")))
+  }
+
+  @Test("half-precision and integer tensors whose offsets disagree with their shape are named")
+  func halfPrecisionSizeErrors() throws {
+    for (dtype, width) in [("F16", 2), ("BF16", 2), ("I32", 4), ("I64", 8)] {
+      let header = #"{"h":{"dtype":""# + dtype + #"","shape":[3],"data_offsets":[0,5]}}"#
+      #expect(
+        tensorFileError {
+          try SafetensorsFile.decode(
+            safetensorsFile(header: header, data: [UInt8](repeating: 0, count: 5)))
+        }
+          == .sizeMismatch(
+            path: nil, tensor: "h", shape: [3], dtype: dtype, expectedBytes: 3 * width,
+            actualBytes: 5))
+    }
+    // Cut short: the last tensor's offsets reach past the data that is there.
+    for name in ["half.safetensors", "bf16.safetensors"] {
+      let cut = Array(try TensorFileFixtures.bytes(name).dropLast(1))
+      guard
+        case .invalidDataOffsets(nil, _, let reason)? = tensorFileError({
+          try SafetensorsFile.decode(cut)
+        })
+      else {
+        Issue.record("\(name) cut short: expected invalidDataOffsets")
+        continue
+      }
+      #expect(reason.contains("extend past the end"), "\(reason)")
+    }
+  }
+
   @Test("unsupported dtypes are named on access; the others still read; all are written back")
   func unsupportedDTypes() throws {
     let path = TensorFileFixtures.path("unsupported.safetensors")
     let file = try SafetensorsFile.read(from: path)
     #expect(
       try file.floatingPoint(named: "weight", as: Float.self) == TensorFileFixtures.floats([2, 2]))
-    let error = tensorFileError { try file.tensor(named: "half") }
-    #expect(error == .unsupportedDType(path: path, tensor: "half", dtype: "F16"))
-    #expect(error?.description.contains("unsupported dtype F16 for tensor 'half'") == true)
+    let error = tensorFileError { try file.tensor(named: "small") }
+    #expect(error == .unsupportedDType(path: path, tensor: "small", dtype: "I16"))
+    #expect(error?.description.contains("unsupported dtype I16 for tensor 'small'") == true)
     #expect(
-      tensorFileError { try file.tensor(named: "index") }
-        == .unsupportedDType(path: path, tensor: "index", dtype: "I64"))
-    #expect(file["half"] == nil)
+      tensorFileError { try file.tensor(named: "byte") }
+        == .unsupportedDType(path: path, tensor: "byte", dtype: "U8"))
+    #expect(file["small"] == nil)
     #expect(
       file.entries.map { "\($0.name):\($0.dtype):\($0.isSupported)" }
-        == ["index:I64:false", "weight:F32:true", "half:F16:false"])
+        == ["weight:F32:true", "small:I16:false", "byte:U8:false"])
     #expect(try file.encoded() == (try TensorFileFixtures.bytes("unsupported.safetensors")))
   }
 
@@ -124,10 +234,10 @@ struct SafetensorsTests {
     let file = try SafetensorsFile.read(from: path)
     let error = tensorFileError { try file.tensor(named: "q_proj") }
     #expect(
-      error == .missingTensor(path: path, name: "q_proj", available: ["index", "weight", "half"]))
+      error == .missingTensor(path: path, name: "q_proj", available: ["weight", "small", "byte"]))
     #expect(
       error?.description
-        == "\(path): no tensor named 'q_proj' (it holds 'index', 'weight', 'half')")
+        == "\(path): no tensor named 'q_proj' (it holds 'weight', 'small', 'byte')")
   }
 
   @Test("asking for the wrong kind of tensor names it")
@@ -137,7 +247,8 @@ struct SafetensorsTests {
     #expect(
       tensorFileError { try file.floatingPoint(named: "mask", as: Float.self) }
         == .dtypeMismatch(
-          path: path, tensor: "mask", expected: "floating-point (F32 or F64)", actual: "BOOL"))
+          path: path, tensor: "mask", expected: "floating-point (F16, BF16, F32 or F64)",
+          actual: "BOOL"))
     #expect(
       tensorFileError { try file.boolean(named: "query") }
         == .dtypeMismatch(path: path, tensor: "query", expected: "BOOL", actual: "F32"))
@@ -380,7 +491,9 @@ struct SafetensorsTests {
     ).encoded()
     let originals = [
       try TensorFileFixtures.bytes("mixed.safetensors"),
-      try TensorFileFixtures.bytes("unsupported.safetensors"), ours,
+      try TensorFileFixtures.bytes("unsupported.safetensors"),
+      try TensorFileFixtures.bytes("half.safetensors"),
+      try TensorFileFixtures.bytes("bf16.safetensors"), ours,
     ]
     var mutator = ByteMutator(seed: 0x5AFE_7E45)
     var decoded = 0

@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import Testing
 
 @testable import Attention
@@ -24,16 +25,9 @@ struct WeightInitializationTests {
     return rowGram(transposed, rows: columns, columns: rows)
   }
 
-  /// The largest deviation of a Gram matrix from `gain²·I`.
-  static func deviationFromIdentity(_ gram: [Double], size: Int, gain: Double) -> Double {
-    var worst = 0.0
-    for i in 0..<size {
-      for j in 0..<size {
-        let target = i == j ? gain * gain : 0
-        worst = max(worst, abs(gram[i * size + j] - target))
-      }
-    }
-    return worst
+  /// `gain²·I`, `size × size`, row-major: the Gram matrix of orthogonal rows or columns.
+  static func scaledIdentity(size: Int, gain: Double) -> [Double] {
+    (0..<(size * size)).map { $0 / size == $0 % size ? gain * gain : 0 }
   }
 
   /// (rows, columns): square, tall, wide, vectors.
@@ -54,8 +48,9 @@ struct WeightInitializationTests {
         ? Self.rowGram(t.scalars, rows: rows, columns: columns)
         : Self.columnGram(t.scalars, rows: rows, columns: columns)
     }
-    #expect(Self.deviationFromIdentity(gram(float), size: size, gain: 1) <= 1e-5)
-    #expect(Self.deviationFromIdentity(gram(double), size: size, gain: 1) <= 1e-12)
+    let identity = Self.scaledIdentity(size: size, gain: 1)
+    expectClose(gram(float), identity, tolerance: Tolerance.floatVersusDouble, "Float")
+    expectClose(gram(double), identity, tolerance: Tolerance.doubleVersusDouble, "Double")
   }
 
   @Test("Orthogonal with a gain and a rank-3 shape (flattened as PyTorch does)")
@@ -66,7 +61,8 @@ struct WeightInitializationTests {
       shape: [4, 3, 5], using: &generator)
     #expect(w.shape == [4, 3, 5])
     let gram = Self.rowGram(w.scalars, rows: 4, columns: 15)
-    #expect(Self.deviationFromIdentity(gram, size: 4, gain: gain) <= 1e-12)
+    expectClose(
+      gram, Self.scaledIdentity(size: 4, gain: gain), tolerance: Tolerance.doubleVersusDouble)
   }
 
   @Test("Orthogonal: the sign fix makes R's diagonal positive (QR of W's Gaussian source)")

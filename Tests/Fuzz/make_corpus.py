@@ -49,6 +49,11 @@ write("npy", "f4_0x3.npy", npy(np.zeros((0, 3), np.float32)))
 write("npy", "f4_1x1x1x2.npy", npy(np.array([np.nan, np.inf], np.float32).reshape(1, 1, 1, 2)))
 write("npy", "f4_2_v2.npy", npy(np.array([1, 2], np.float32), version=(2, 0)))
 write("npy", "f8_1_v3.npy", npy(np.array([3.0]), version=(3, 0)))
+write("npy", "f2_2x2.npy", npy(np.array([[1, -2], [0.5, 65504]], np.float16)))
+write("npy", "f2_special.npy", npy(np.array(
+    [np.nan, -np.inf, -0.0, 2.0**-24, 2.0**-14, 65504], np.float16)))
+write("npy", "i4_3.npy", npy(np.array([0, -1, 2**31 - 1], np.int32)))
+write("npy", "i8_2.npy", npy(np.array([-2**63, 2**62 + 1], np.int64)))
 # .npy: near-valid files, one broken rule each.
 valid = npy(np.array([1, 2, 3], np.float32))
 write("npy", "truncated_data.npy", valid[:-2])
@@ -58,7 +63,11 @@ write("npy", "bad_magic.npy", b"\x93NUMPZ" + valid[6:])
 write("npy", "version_4.npy", valid[:6] + b"\x04\x00" + valid[8:])
 write("npy", "fortran.npy", npy(np.asfortranarray(np.zeros((2, 2), np.float32))))
 write("npy", "big_endian.npy", npy(np.zeros(2, ">f8")))
-write("npy", "int64.npy", npy(np.arange(2, dtype=np.int64)))
+write("npy", "big_endian_f2.npy", npy(np.zeros(2, ">f2")))
+write("npy", "uint16.npy", npy(np.arange(2, dtype=np.uint16)))
+half = npy(np.array([1, 2, 3], np.float16))
+write("npy", "truncated_f2.npy", half[:-1])
+write("npy", "extra_data_i4.npy", npy(np.array([1, 2], np.int32)) + b"\0\0")
 write("npy", "huge_shape.npy", npy_header(
     "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }"))
 write("npy", "overflow_shape.npy", npy_header(
@@ -95,7 +104,20 @@ write("safetensors", "mixed.safetensors", safetensors({
 }, metadata={"format": "pt"}))
 write("safetensors", "empty.safetensors", safetensors({}))
 write("safetensors", "unsupported_dtype.safetensors",
-      safetensors({"h": ("F16", [2], np.array([1, 2], np.float16).tobytes())}))
+      safetensors({"h": ("U16", [2], np.array([1, 2], np.uint16).tobytes())}))
+# Half precision and integers. bfloat16 is the upper half of a float32's bits; these include
+# NaN, -inf, -0, the smallest subnormal and the largest finite value.
+bf16 = np.array([0x3F80, 0x7FC0, 0xFF80, 0x8000, 0x0001, 0x7F7F], np.uint16).tobytes()
+write("safetensors", "half.safetensors", safetensors({
+    "f16": ("F16", [2, 2], np.array([1, -np.inf, 2.0**-24, np.nan], np.float16).tobytes()),
+    "bf16": ("BF16", [6], bf16),
+    "i32": ("I32", [2], np.array([-1, 2**31 - 1], np.int32).tobytes()),
+    "i64": ("I64", [1], np.array([-2**63], np.int64).tobytes()),
+}))
+write("safetensors", "bf16_shape_mismatch.safetensors", safetensors({}, header_override=json.dumps(
+    {"w": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 4]}})) + b"\0" * 4)
+write("safetensors", "f16_truncated.safetensors",
+      safetensors({"h": ("F16", [3], np.array([1, 2, 3], np.float16).tobytes())})[:-1])
 write("safetensors", "offsets_out_of_range.safetensors", safetensors({}, header_override=json.dumps(
     {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4096]}})))
 write("safetensors", "offsets_overlap.safetensors", safetensors({}, header_override=json.dumps({

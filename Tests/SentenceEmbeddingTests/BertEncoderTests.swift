@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import Testing
 
@@ -20,9 +21,8 @@ import Testing
     for (row, sentence) in sentences.enumerated() {
       let ids = model.tokenizer.encode(sentence)
       let expected = TinyBert.referenceEmbedding(ids: ids, tensors: tensors)
-      let actual = embeddings.scalars[(row * 8)..<((row + 1) * 8)].map(Double.init)
-      let worst = zip(actual, expected).map { abs($0 - $1) }.max()!
-      #expect(worst < 1e-5, "\(sentence): \(actual) vs \(expected)")
+      let actual = embeddings.scalars[(row * 8)..<((row + 1) * 8)]
+      expectClose(actual, expected, tolerance: Tolerance.floatVersusDouble, sentence)
     }
   }
 
@@ -59,7 +59,9 @@ import Testing
     let error = try loadingError { $0[name] = .float64(try! Tensor(zeros: [8])) }
     #expect(error?.kind == .wrongDataType)
     #expect(error?.tensor == name)
-    #expect(error?.message.contains("F64") == true && error?.message.contains("F32") == true)
+    #expect(
+      error?.message.contains("F64") == true && error?.message.contains("F32") == true,
+      "\(String(describing: error))")
   }
 
   @Test("a missing tensor is named")
@@ -147,6 +149,25 @@ import Testing
       let error = error as? SentenceEmbeddingError
       return error?.kind == kind && error?.file == file.path
         && error?.message.contains(mention) == true && error?.message.contains(file.path) == true
+    }
+  }
+
+  @Test(
+    "packed hidden states equal the padded batch's real rows",
+    arguments: [AttentionBackend.blas, .blasMaterialized, .naive])
+  func packedEqualsPadded(backend: AttentionBackend) throws {
+    let encoder = try BertEncoder(
+      configuration: TinyBert.configuration, weights: TinyBert.file(TinyBert.tensors()))
+    let batch = try TokenBatch(
+      sequences: [[2, 5, 6, 7, 8, 3], [2, 9, 3], [2, 3], [2, 4, 4, 4, 3]], paddingID: 0)
+    let padded = try encoder(batch, backend: backend)
+    let packed = try encoder.packedHiddenStates(of: batch, backend: backend)
+    #expect(packed.shape == [16, padded.shape[2]])
+    expectClose(
+      packed.scalars, MiniLMFixtures.realRows(padded, lengths: batch.lengths),
+      tolerance: Tolerance.floatVersusFloat, "packed against the padded batch's real rows")
+    #expect(throws: SentenceEmbeddingError.self) {
+      try encoder.packedHiddenStates(of: TokenBatch(sequences: [[2, 16, 3]], paddingID: 0))
     }
   }
 

@@ -7,8 +7,9 @@ import Testing
 /// `Tests/Fixtures/MiniLM/make_fixtures.py` (transformers + tokenizers, see its header).
 ///
 /// The model itself is not committed: `make model` unpacks it into `.model-cache/` (and
-/// `make test` runs `make model` first). Tests that need it fail — they do not skip — when it is
-/// missing, with a message saying how to fetch it.
+/// `make test` runs `make model` first). Without it the tests that need it are skipped, with the
+/// reason printed — except in continuous integration (`CI=true`), where they run and fail,
+/// saying the model is missing and that `make model` fetches it.
 enum MiniLMFixtures {
   /// `Tests/Fixtures/MiniLM`.
   static let folder = URL(fileURLWithPath: #filePath)
@@ -27,19 +28,43 @@ enum MiniLMFixtures {
     return packageRoot.appending(path: ".model-cache").appending(path: "all-MiniLM-L6-v2")
   }
 
+  /// The first of the model's files (`model.safetensors`, `config.json`, `vocab.txt`) that does
+  /// not exist, or `nil` when all do.
+  static var missingModelFile: String? {
+    ["model.safetensors", "config.json", "vocab.txt"].lazy
+      .map { modelFolder.appending(path: $0).path }
+      .first { !FileManager.default.fileExists(atPath: $0) }
+  }
+
+  /// Whether this is a continuous-integration run (`CI=true`, as GitHub Actions and most CI
+  /// services set it), where a missing model is an error rather than a reason to skip.
+  static var isContinuousIntegration: Bool {
+    let value = ProcessInfo.processInfo.environment["CI"]?.lowercased()
+    return value == "true" || value == "1" || value == "yes"
+  }
+
+  /// The condition of ``requiresModel``: the model is there, or it must be (in CI).
+  static var modelIsPresentOrRequired: Bool {
+    missingModelFile == nil || isContinuousIntegration
+  }
+
+  /// The trait of every test that needs the model: outside CI such a test is skipped when the
+  /// model is missing, with this comment as the reason Swift Testing prints; in CI it runs and
+  /// fails in ``requireModelFolder()``.
+  static let requiresModel: ConditionTrait = .enabled(
+    if: modelIsPresentOrRequired,
+    "all-MiniLM-L6-v2 is not in .model-cache (or $ATTENTION_MODEL_DIR): `make model` fetches it")
+
   /// The model folder, or a thrown error telling how to get it when `model.safetensors`,
-  /// `config.json` or `vocab.txt` is missing.
+  /// `config.json` or `vocab.txt` is missing (which fails the calling test).
   static func requireModelFolder() throws -> URL {
-    let folder = modelFolder
-    for file in ["model.safetensors", "config.json", "vocab.txt"] {
-      let path = folder.appending(path: file).path
-      guard FileManager.default.fileExists(atPath: path) else {
-        throw MissingModel(
-          description:
-            "all-MiniLM-L6-v2 is missing (\(path) does not exist): run `make model` to fetch it")
-      }
+    if let path = missingModelFile {
+      throw MissingModel(
+        description:
+          "all-MiniLM-L6-v2 is missing (\(path) does not exist): run `make model` to fetch it"
+          + (isContinuousIntegration ? " (CI=true: the model is required, not skipped)" : ""))
     }
-    return folder
+    return modelFolder
   }
 
   struct MissingModel: Error, CustomStringConvertible {
@@ -77,6 +102,14 @@ extension MiniLMFixtures {
 
   /// The shared model, or the error that kept it from loading (which fails the calling test).
   static func model() throws -> SentenceEmbedder { try loadedModel.get() }
+
+  /// The real (non-padding) rows of a `[B, N, H]` batch with these sequence lengths, in order.
+  static func realRows(_ tensor: Tensor<Float>, lengths: [Int]) -> [Float] {
+    let (tokenCount, width) = (tensor.shape[1], tensor.shape[2])
+    return lengths.enumerated().flatMap { batch, length in
+      tensor.scalars[(batch * tokenCount * width)..<((batch * tokenCount + length) * width)]
+    }
+  }
 
   /// A float32 fixture tensor, `Tests/Fixtures/MiniLM/<name>.npy`.
   static func tensor(_ name: String) throws -> Tensor<Float> {

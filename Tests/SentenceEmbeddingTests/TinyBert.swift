@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 
 @testable import SentenceEmbedding
@@ -74,12 +75,12 @@ enum TinyBert {
   }
 
   /// The sentence embedding of one unpadded id sequence, computed in Double with plain loops
-  /// straight from the formulas (no engine code): embeddings, per-head softmax attention, exact
-  /// GELU, post-norm residuals, mean pooling, L2 normalisation.
+  /// straight from the formulas (no engine code): embeddings, per-head softmax attention (the
+  /// suite's ``ReferenceMultiHeadAttention``), exact GELU, post-norm residuals, mean pooling, L2
+  /// normalisation.
   static func referenceEmbedding(ids: [Int], tensors: [String: Tensor<Float>]) -> [Double] {
     let c = configuration
     let (h, heads, n) = (c.hiddenSize, c.headCount, ids.count)
-    let d = h / heads
     func t(_ name: String) -> [Double] { tensors[name]!.scalars.map(Double.init) }
     func layerNorm(_ x: [[Double]], _ prefix: String) -> [[Double]] {
       let gamma = t("\(prefix).weight")
@@ -96,19 +97,13 @@ enum TinyBert {
       }
       return result
     }
+    func linear(_ prefix: String) -> ReferenceLinear {
+      ReferenceLinear(weight: tensors["\(prefix).weight"]!, bias: tensors["\(prefix).bias"]!)
+    }
     func linear(_ x: [[Double]], _ prefix: String) -> [[Double]] {
-      let w = t("\(prefix).weight")
-      let b = t("\(prefix).bias")
-      let inputs = x[0].count
-      var result = [[Double]]()
-      for row in x {
-        var out = b
-        for o in 0..<b.count {
-          for i in 0..<inputs { out[o] += row[i] * w[o * inputs + i] }
-        }
-        result.append(out)
-      }
-      return result
+      let map = linear(prefix)
+      let y = map(x.flatMap { $0 }, rows: x.count)
+      return (0..<x.count).map { Array(y[($0 * map.outputCount)..<(($0 + 1) * map.outputCount)]) }
     }
     func added(_ a: [[Double]], _ b: [[Double]]) -> [[Double]] {
       var result = a
@@ -132,32 +127,17 @@ enum TinyBert {
     x = layerNorm(x, "embeddings.LayerNorm")
     for layer in 0..<c.layerCount {
       let p = "encoder.layer.\(layer)"
-      let q = linear(x, "\(p).attention.self.query")
-      let k = linear(x, "\(p).attention.self.key")
-      let v = linear(x, "\(p).attention.self.value")
-      var context = [[Double]](repeating: [Double](repeating: 0, count: h), count: n)
-      for head in 0..<heads {
-        for i in 0..<n {
-          var scores = [Double](repeating: 0, count: n)
-          for j in 0..<n {
-            for column in (head * d)..<((head + 1) * d) { scores[j] += q[i][column] * k[j][column] }
-            scores[j] /= Double(d).squareRoot()
-          }
-          let top = scores.max()!
-          var weights = [Double](repeating: 0, count: n)
-          var total = 0.0
-          for j in 0..<n {
-            weights[j] = exp(scores[j] - top)
-            total += weights[j]
-          }
-          for j in 0..<n {
-            for column in (head * d)..<((head + 1) * d) {
-              context[i][column] += weights[j] / total * v[j][column]
-            }
-          }
-        }
-      }
-      let attended = linear(context, "\(p).attention.output.dense")
+      let attention = ReferenceMultiHeadAttention(
+        headCount: heads, keyValueHeadCount: heads,
+        queryProjection: linear("\(p).attention.self.query"),
+        keyProjection: linear("\(p).attention.self.key"),
+        valueProjection: linear("\(p).attention.self.value"),
+        outputProjection: linear("\(p).attention.output.dense"))
+      let flat = x.flatMap { $0 }
+      let output = attention(
+        query: flat, key: flat, value: flat, batch: 1, queryCount: n, keyCount: n
+      ).output
+      let attended = (0..<n).map { Array(output[($0 * h)..<(($0 + 1) * h)]) }
       x = layerNorm(added(attended, x), "\(p).attention.output.LayerNorm")
       var widened = linear(x, "\(p).intermediate.dense")
       for r in widened.indices {

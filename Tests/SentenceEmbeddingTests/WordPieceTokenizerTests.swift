@@ -4,7 +4,9 @@ import Testing
 @testable import SentenceEmbedding
 
 @Suite struct WordPieceTokenizerTests {
-  @Test("ids equal the reference tokenizer's for every committed sentence")
+  @Test(
+    "ids equal the reference tokenizer's for every committed sentence",
+    MiniLMFixtures.requiresModel)
   func matchesReference() throws {
     let tokenizer = try WordPieceTokenizer(
       vocabularyFile: MiniLMFixtures.requireModelFolder().appending(path: "vocab.txt"))

@@ -11,11 +11,20 @@ struct AttentionProblem<Scalar: AttentionScalar>: Sendable {
   let valueDimension: Int
   /// The rank of the caller's query tensor (2, 3 or 4); the output takes the same rank.
   let inputRank: Int
+  /// Where the keys sit in the key and value storage: each key/value head holds `keyRowsPerHead`
+  /// rows, and key `j` is row `firstKeyRow + j`. A plain call has `Nk` rows from row 0; a
+  /// ``KeyValueCache`` attends to its live rows of a larger buffer in place.
+  let keyRowsPerHead: Int
+  let firstKeyRow: Int
   /// Which keys each query sees and how its logits are formed.
   let rules: AttentionRules<Scalar>
 
   /// The factor applied to `Q·Kᵀ`.
   var scale: Scalar { rules.scale }
+
+  /// The storage row of key `key` of batch-major key/value head `kvHead`.
+  @inline(__always)
+  func keyRow(kvHead: Int, key: Int) -> Int { kvHead * keyRowsPerHead + firstKeyRow + key }
 
   /// Query heads that share one key/value head (`Hq / Hkv`).
   var groupSize: Int { queryHeadCount / keyValueHeadCount }
@@ -47,7 +56,8 @@ extension AttentionProblem {
     query: Tensor<Scalar>, key: Tensor<Scalar>, value: Tensor<Scalar>,
     mask: AttentionMask<Scalar>, causal: CausalAlignment?, keyLengths: [Int]?, scale: Scalar?,
     window: AttentionWindow? = nil, packedSequences: PackedSequences? = nil,
-    softcap: Scalar? = nil, alibiSlopes: [Scalar]? = nil, sinks: [Scalar]? = nil
+    softcap: Scalar? = nil, alibiSlopes: [Scalar]? = nil, sinks: [Scalar]? = nil,
+    keyRows: Range<Int>? = nil
   ) throws {
     let rank = query.rank
     guard (2...4).contains(rank) else {
@@ -95,7 +105,12 @@ extension AttentionProblem {
       )
     }
     let batchCount = q[0]
-    let keyCount = k[2]
+    // The keys attended: all rows of each head, or a range of them (a cache's live rows).
+    let keyRows = keyRows ?? 0..<k[2]
+    precondition(
+      keyRows.lowerBound >= 0 && keyRows.upperBound <= k[2] && !keyRows.isEmpty,
+      "key rows \(keyRows) outside the storage's \(k[2]) rows")
+    let keyCount = keyRows.count
     for dimension in q + k + v where dimension > Int(Int32.max) {
       throw AttentionError(
         .memoryLimit, "dimension \(dimension) exceeds the BLAS limit of \(Int32.max)")
@@ -120,6 +135,8 @@ extension AttentionProblem {
     self.keyValueHeadCount = k[1]
     self.queryCount = q[2]
     self.keyCount = keyCount
+    self.keyRowsPerHead = k[2]
+    self.firstKeyRow = keyRows.lowerBound
     self.keyDimension = q[3]
     self.valueDimension = v[3]
     self.inputRank = rank
@@ -164,7 +181,9 @@ extension AttentionProblem {
         .invalidArgument,
         "window \(name) must be ≥ 0 keys (nil for unbounded), got \(bound)")
     }
-    return bound
+    // Positions are below 2^32 in magnitude (dimensions fit Int32), so a bound beyond 2^40 is
+    // unbounded in effect; clamping it keeps p ± bound from overflowing in every kernel.
+    return Swift.min(bound, 1 << 40)
   }
 
   private static func checkedSoftcap(_ softcap: Scalar?) throws -> Scalar? {

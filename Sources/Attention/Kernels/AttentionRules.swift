@@ -88,8 +88,11 @@ struct AttentionRules<Scalar: AttentionScalar>: Sendable {
     var low = 0
     var high = keyLengths?[batch] ?? count
     if isCausal { high = Swift.min(high, p + 1) }
-    if let keysAfter, keysAfter < count { high = Swift.min(high, p + keysAfter + 1) }
-    if let keysBefore, keysBefore < count { low = Swift.max(low, p - keysBefore) }
+    // No shortcut for bounds of Nk or more: p(i) lies outside 0..<Nk when Nq > Nk (top-left, or
+    // bottom-right's first rows), where such a bound still cuts. Bounds are clamped at the
+    // boundary, so these sums cannot overflow.
+    if let keysAfter { high = Swift.min(high, p + keysAfter + 1) }
+    if let keysBefore { low = Swift.max(low, p - keysBefore) }
     low = Swift.min(Swift.max(low, 0), count)
     high = Swift.max(high, low)
     return (segment.keys.lowerBound + low)..<(segment.keys.lowerBound + high)

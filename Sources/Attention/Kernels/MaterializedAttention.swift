@@ -105,7 +105,7 @@ enum MaterializedAttention {
       }
       TileProducts.scores(
         rows: rows, keys: keys.count, keyDimension: dk, scale: rules.scale,
-        query: query + firstRow * dk, key: key + (kvHead * nk + keyStart) * dk,
+        query: query + firstRow * dk, key: key + p.keyRow(kvHead: kvHead, key: keyStart) * dk,
         into: scores, stride: scoreStride)
       for r in 0..<rows {
         let i = segment.queries.lowerBound + r
@@ -120,10 +120,10 @@ enum MaterializedAttention {
         }
         logSumExp[firstRow + r] = rowLogSumExp
       }
-      let values = value + (kvHead * nk + keyStart) * dv
+      let values = value + p.keyRow(kvHead: kvHead, key: keyStart) * dv
       TileProducts.addWeightedValues(
         problem: p, weights: scores, stride: scoreStride, rows: rows,
-        firstQuery: segment.queries.lowerBound, batch: b, head: h, keys: keys, values: values,
+        rowQuery: { (h, segment.queries.lowerBound + $0) }, batch: b, keys: keys, values: values,
         valuesAreFinite: !NonFinite.contains(values, count: keys.count * dv),
         into: output + firstRow * dv, accumulate: false)
     }

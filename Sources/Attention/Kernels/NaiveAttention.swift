@@ -31,7 +31,9 @@ enum NaiveAttention {
 
     for b in 0..<p.batchCount {
       for h in 0..<p.queryHeadCount {
-        let kvBase = (b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h)) * nk
+        // Key j's row in the key and value storage is kvBase + j.
+        let kvBase = p.keyRow(
+          kvHead: b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h), key: 0)
         let sink = rules.sink(head: h)
         for segment in rules.segments {
           let (sequenceQueries, sequenceKeys) = (segment.queries.count, segment.keys.count)

@@ -12,7 +12,8 @@
 /// output = concat(O_0, …, O_{H-1}) · W_Oᵀ + b_O          [B, Nq, E]
 /// ```
 ///
-/// Head `h` uses features `h·D ..< (h+1)·D` of the projections (``Tensor/splittingHeads(headCount:)``),
+/// Head `h` uses features `h·D ..< (h+1)·D` of the projections
+/// (``AttentionCore/Tensor/splittingHeads(headCount:)``),
 /// and with grouped-query attention query head `h` reads key/value head `h / g`. Weights follow
 /// PyTorch's convention `y = x·Wᵀ + b`: `W_Q` is `[E, E]`, `W_K` is `[Hkv·D, kdim]`, `W_V` is
 /// `[Hkv·D, vdim]` and `W_O` is `[E, E]`, where `kdim` and `vdim` (the key and value inputs'
@@ -56,7 +57,7 @@ public struct MultiHeadAttention<Scalar: AttentionScalar>: Sendable {
   ///   - keyProjection: weight `[Hkv·E/H, kdim]`, optional bias.
   ///   - valueProjection: weight `[Hkv·E/H, vdim]`, optional bias.
   ///   - outputProjection: weight `[E, E]`, optional bias `[E]`.
-  /// - Throws: ``AttentionError``: `invalidArgument` if `E` is not divisible by `H` or `H` not by
+  /// - Throws: `AttentionError`: `invalidArgument` if `E` is not divisible by `H` or `H` not by
   ///   `Hkv`; `shapeMismatch` naming the weight's shape and the expected one otherwise.
   public init(
     headCount: Int, keyValueHeadCount: Int? = nil,
@@ -105,7 +106,7 @@ public struct MultiHeadAttention<Scalar: AttentionScalar>: Sendable {
   ///   - bias: whether the four projections have (zero-initialised) biases.
   ///   - initialization: how the weights are drawn.
   ///   - generator: the source of randomness; the same seed gives the same weights.
-  /// - Throws: ``AttentionError`` for non-positive sizes, `E` not divisible by `H`, `H` not
+  /// - Throws: `AttentionError` for non-positive sizes, `E` not divisible by `H`, `H` not
   ///   divisible by `Hkv`, or a failing initialiser.
   public init<G: RandomNumberGenerator>(
     embedDimension: Int, headCount: Int, keyValueHeadCount: Int? = nil,
@@ -208,9 +209,10 @@ extension MultiHeadAttention {
   /// - `value`: `[B, Nk, vdim]`; omitted, it is the key;
   /// - result: `[B, Nq, E]` in the query's rank.
   ///
-  /// `mask`, `causal` and `keyLengths` mean what they mean for
-  /// ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:scale:backend:)``, applied
-  /// to the scores `[B, H, Nq, Nk]`: a mask broadcasts against that shape (`[Nq, Nk]`,
+  /// `mask`, `causal`, `keyLengths` and the variants (`window`, `packedSequences`, `softcap`,
+  /// `alibiSlopes`, `sinks`) mean what they mean for
+  /// ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:window:packedSequences:scale:softcap:alibiSlopes:sinks:backend:)``,
+  /// applied to the scores `[B, H, Nq, Nk]`: a mask broadcasts against that shape (`[Nq, Nk]`,
   /// `[H, Nq, Nk]`, `[B, 1, Nq, Nk]`, `[B, 1, 1, Nk]` for per-key padding, …). PyTorch's
   /// `attn_mask`/`key_padding_mask` booleans (`true` = ignore) are ``AttentionMask/block(where:)``.
   /// For an unbatched query `B = 1`. Rows that may see no key give the output projection's bias.
@@ -222,9 +224,16 @@ extension MultiHeadAttention {
   ///   - mask: an optional mask over `[B, H, Nq, Nk]`.
   ///   - causal: an optional causal mask and its alignment when `Nq ≠ Nk`.
   ///   - keyLengths: optional per-batch counts of valid keys (`B` entries, each in `0…Nk`).
+  ///   - window: an optional band of keys around each query's position (sliding window).
+  ///   - packedSequences: several sequences packed end to end along `N` of an unbatched query
+  ///     `[N, E]` (or `B = 1`); each attends only to its own keys. The projections run on the
+  ///     packed rows, so no padding token costs a multiply.
+  ///   - softcap: an optional logit cap `C` (`s ← C·tanh(s/C)`).
+  ///   - alibiSlopes: optional ALiBi slopes, one per head.
+  ///   - sinks: optional sink logits, one per head.
   ///   - backend: which attention kernel runs; results agree within rounding.
   /// - Returns: the output `[B, Nq, E]` (or `[Nq, E]`).
-  /// - Throws: ``AttentionError`` for ranks other than 2 and 3, feature counts that do not match
+  /// - Throws: `AttentionError` for ranks other than 2 and 3, feature counts that do not match
   ///   the projections, disagreeing batch or key counts (naming both shapes), empty dimensions,
   ///   or a bad mask or key lengths.
   /// - Complexity: O(B·(Nq·E² + Nk·Hkv·D·(kdim + vdim)) + B·H·Nq·Nk·D) time: four projection
@@ -232,32 +241,67 @@ extension MultiHeadAttention {
   public func callAsFunction(
     _ query: Tensor<Scalar>, key: Tensor<Scalar>? = nil, value: Tensor<Scalar>? = nil,
     mask: AttentionMask<Scalar> = .none, causal: CausalAlignment? = nil,
-    keyLengths: [Int]? = nil, backend: AttentionBackend = .blas
+    keyLengths: [Int]? = nil, window: AttentionWindow? = nil,
+    packedSequences: PackedSequences? = nil, softcap: Scalar? = nil,
+    alibiSlopes: [Scalar]? = nil, sinks: [Scalar]? = nil, backend: AttentionBackend = .blas
   ) throws -> Tensor<Scalar> {
     try forward(
       query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
+      variants: Variants(
+        window: window, packedSequences: packedSequences, softcap: softcap,
+        alibiSlopes: alibiSlopes, sinks: sinks),
       backend: backend, weights: nil
     ).output
   }
 
+  /// The attention variants a call passes through to
+  /// ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:window:packedSequences:scale:softcap:alibiSlopes:sinks:backend:)``.
+  private struct Variants {
+    var window: AttentionWindow?
+    var packedSequences: PackedSequences?
+    var softcap: Scalar?
+    var alibiSlopes: [Scalar]?
+    var sinks: [Scalar]?
+  }
+
   /// Runs multi-head attention and also returns its attention weights.
   ///
-  /// Identical to ``callAsFunction(_:key:value:mask:causal:keyLengths:backend:)`` otherwise. The
+  /// Identical to
+  /// ``callAsFunction(_:key:value:mask:causal:keyLengths:window:packedSequences:softcap:alibiSlopes:sinks:backend:)``
+  /// otherwise. The
   /// weights are the softmax probabilities (zero where masked), `[B, Nq, Nk]` averaged over heads
   /// or `[B, H, Nq, Nk]` per head; for an unbatched query the leading `B` is dropped, as PyTorch
   /// does. With the `.blas` backend, asking for weights runs the materialised kernel.
   ///
-  /// - Parameter averaging: whether to average the weights over heads.
+  /// - Parameters:
+  ///   - query: the queries `[B, Nq, E]` or `[Nq, E]`.
+  ///   - key: the keys `[B, Nk, kdim]`; `nil` for self-attention.
+  ///   - value: the values `[B, Nk, vdim]`; `nil` to use the keys.
+  ///   - mask: an optional mask over `[B, H, Nq, Nk]`.
+  ///   - causal: an optional causal mask and its alignment when `Nq ≠ Nk`.
+  ///   - keyLengths: optional per-batch counts of valid keys (`B` entries, each in `0…Nk`).
+  ///   - window: an optional band of keys around each query's position (sliding window).
+  ///   - packedSequences: several sequences packed end to end along `N` of an unbatched query.
+  ///   - softcap: an optional logit cap `C` (`s ← C·tanh(s/C)`).
+  ///   - alibiSlopes: optional ALiBi slopes, one per head.
+  ///   - sinks: optional sink logits, one per head.
+  ///   - backend: which attention kernel runs.
+  ///   - averaging: whether to average the weights over heads.
   /// - Returns: the output and the attention weights.
-  /// - Throws: ``AttentionError`` as the plain form does.
+  /// - Throws: `AttentionError` as the plain form does.
   public func callAsFunction(
     _ query: Tensor<Scalar>, key: Tensor<Scalar>? = nil, value: Tensor<Scalar>? = nil,
     mask: AttentionMask<Scalar> = .none, causal: CausalAlignment? = nil,
-    keyLengths: [Int]? = nil, backend: AttentionBackend = .blas,
+    keyLengths: [Int]? = nil, window: AttentionWindow? = nil,
+    packedSequences: PackedSequences? = nil, softcap: Scalar? = nil,
+    alibiSlopes: [Scalar]? = nil, sinks: [Scalar]? = nil, backend: AttentionBackend = .blas,
     returningWeights averaging: AttentionWeightsAveraging
   ) throws -> (output: Tensor<Scalar>, weights: Tensor<Scalar>) {
     let result = try forward(
       query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
+      variants: Variants(
+        window: window, packedSequences: packedSequences, softcap: softcap,
+        alibiSlopes: alibiSlopes, sinks: sinks),
       backend: backend, weights: averaging)
     return (result.output, result.weights!)
   }
@@ -266,7 +310,7 @@ extension MultiHeadAttention {
   private func forward(
     _ query: Tensor<Scalar>, key: Tensor<Scalar>?, value: Tensor<Scalar>?,
     mask: AttentionMask<Scalar>, causal: CausalAlignment?, keyLengths: [Int]?,
-    backend: AttentionBackend, weights averaging: AttentionWeightsAveraging?
+    variants: Variants, backend: AttentionBackend, weights averaging: AttentionWeightsAveraging?
   ) throws -> (output: Tensor<Scalar>, weights: Tensor<Scalar>?) {
     if key == nil && value != nil {
       throw AttentionError(
@@ -285,6 +329,8 @@ extension MultiHeadAttention {
     let v = try valueProjection(batch(value)).splittingHeads(headCount: keyValueHeadCount)
     let attended = try scaledDotProductAttention(
       query: q, key: k, value: v, mask: mask, causal: causal, keyLengths: keyLengths,
+      window: variants.window, packedSequences: variants.packedSequences,
+      softcap: variants.softcap, alibiSlopes: variants.alibiSlopes, sinks: variants.sinks,
       backend: backend, returning: averaging == nil ? [] : .probabilities)
     var output = try outputProjection(attended.output.mergingHeads())
     if !batched { output = Tensor(uncheckedShape: query.shape, scalars: output.scalars) }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// The widest family of vector instructions a processor offers, or a kernel set uses.
 ///
 /// Ordered: a later case can run everything an earlier one can. The levels are the steps that
@@ -91,7 +87,7 @@ public struct CPUFeatures: Sendable, Equatable {
 
   /// The features of the machine running this process, read once.
   public static let current: CPUFeatures = {
-    guard let text = readTextFile("/proc/cpuinfo") else {
+    guard let text = ProcFileSystem.readText(atPath: "/proc/cpuinfo") else {
       return CPUFeatures(modelName: nil, flags: [])
     }
     return CPUFeatures(cpuinfo: text)
@@ -121,21 +117,4 @@ extension Substring {
     while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
     return text
   }
-}
-
-/// The whole content of a small text file such as `/proc/cpuinfo`, or `nil` if unreadable.
-///
-/// Read in chunks until end of file: files under `/proc` report a size of 0, so their length is
-/// unknown in advance.
-func readTextFile(_ path: String) -> String? {
-  guard let file = fopen(path, "r") else { return nil }
-  defer { fclose(file) }
-  var bytes = [UInt8]()
-  var chunk = [UInt8](repeating: 0, count: 16_384)
-  while true {
-    let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-    if count == 0 { break }
-    bytes.append(contentsOf: chunk[0..<count])
-  }
-  return String(decoding: bytes, as: UTF8.self)
 }

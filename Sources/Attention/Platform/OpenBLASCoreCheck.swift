@@ -69,4 +69,51 @@ extension OpenBLAS {
   public static var idleVectorUnitWarning: String? {
     idleVectorUnitWarning(coreName: coreName, cpu: .current)
   }
+
+  /// The core to select after OpenBLAS's own detection chose `detectedCore`: the
+  /// ``recommendedCore(for:)`` when the detected core leaves the CPU's widest vector unit idle
+  /// (``idleVectorUnitWarning(coreName:cpu:)``) and differs from it, else `nil` (keep the
+  /// detected core).
+  ///
+  /// The policy of the benchmarks (`attention-bench --core auto`, `attention embed --benchmark`):
+  /// trust OpenBLAS's detection unless it is plainly behind the CPU, as a release older than the
+  /// CPU often is (0.3.21 takes Sapphire Rapids for an SSE-only Prescott).
+  package static func upgradedCore(afterDetecting detectedCore: String, on cpu: CPUFeatures)
+    -> String?
+  {
+    guard idleVectorUnitWarning(coreName: detectedCore, cpu: cpu) != nil,
+      let better = recommendedCore(for: cpu), better != detectedCore
+    else { return nil }
+    return better
+  }
+
+  /// What ``reselectCoreMatchingCPU()`` did: OpenBLAS's detection, then the upgrade if one was
+  /// selected.
+  package struct CoreReselection: Sendable, Equatable {
+    /// The outcome of ``reselectCore()``.
+    package var detection: CoreChange
+    /// The outcome of ``selectCore(named:)`` with ``upgradedCore(afterDetecting:on:)``, if the
+    /// detected core left the CPU's widest vector unit idle.
+    package var upgrade: CoreChange?
+
+    /// The core that runs now.
+    package var currentCore: String { upgrade?.currentCore ?? detection.currentCore }
+  }
+
+  /// Lets OpenBLAS detect the CPU again (``reselectCore()``, ignoring `OPENBLAS_CORETYPE`), then,
+  /// when the detected core leaves the CPU's widest vector unit idle, selects the recommended
+  /// core (``upgradedCore(afterDetecting:on:)``). Nothing is upgraded when this OpenBLAS cannot
+  /// choose its core at run time.
+  ///
+  /// Same conditions as ``reselectCore()``: call it before any computation.
+  ///
+  /// - Throws: `AttentionError` if the recommended core cannot be selected (it is one this CPU
+  ///   runs, so only a broken OpenBLAS would refuse it).
+  package static func reselectCoreMatchingCPU() throws -> CoreReselection {
+    let detection = reselectCore()
+    guard detection.isAvailable,
+      let better = upgradedCore(afterDetecting: detection.currentCore, on: .current)
+    else { return CoreReselection(detection: detection, upgrade: nil) }
+    return CoreReselection(detection: detection, upgrade: try selectCore(named: better))
+  }
 }

@@ -7,14 +7,18 @@ import AttentionCore
 ///
 /// | NumPy dtype | `descr` in the file | ``AnyTensor`` case |
 /// |---|---|---|
+/// | `float16` | `<f2` | ``AnyTensor/float16(_:)`` |
 /// | `float32` | `<f4` | ``AnyTensor/float32(_:)`` |
 /// | `float64` | `<f8` | ``AnyTensor/float64(_:)`` |
+/// | `int32` | `<i4` | ``AnyTensor/int32(_:)`` |
+/// | `int64` | `<i8` | ``AnyTensor/int64(_:)`` |
 /// | `bool` | `\|b1` | ``AnyTensor/bool(_:)`` |
 ///
 /// Format versions 1.0, 2.0 and 3.0 are read; files are written exactly as `numpy.save` writes
 /// them (version 1.0 unless the header needs 2.0), so `numpy.load` reads them back and the bytes
-/// match NumPy's own. Big-endian data, Fortran-ordered arrays and other dtypes are rejected with a
-/// ``TensorFileError`` that says so and how to re-save the array.
+/// match NumPy's own. NumPy has no bfloat16, so a ``AnyTensor/bfloat16(_:)`` tensor is written as
+/// `float32` (exactly). Big-endian data, Fortran-ordered arrays and other dtypes are rejected
+/// with a ``TensorFileError`` that says so and how to re-save the array.
 ///
 /// ```swift
 /// let query = try NPY.read(from: "q.npy").floatingPoint(as: Float.self)
@@ -54,11 +58,15 @@ public enum NPY {
 
   /// Encodes a tensor as the bytes of a `.npy` file, identical to what `numpy.save` writes.
   ///
-  /// - Parameter tensor: the array; `float32` is stored as `<f4`, `float64` as `<f8`, `bool`
-  ///   as `|b1`.
+  /// - Parameter tensor: the array; `float16` is stored as `<f2`, `float32` as `<f4`, `float64`
+  ///   as `<f8`, `int32` as `<i4`, `int64` as `<i8`, `bool` as `|b1`, and `bfloat16`, which
+  ///   NumPy lacks, as `<f4` (every bfloat16 is a float32).
   /// - Returns: the whole file.
   /// - Complexity: O(n) for n elements.
   public static func encode(_ tensor: AnyTensor) -> [UInt8] {
+    if case .bfloat16(let brain) = tensor {
+      return encode(.float32(brain.converted(to: Float.self)))
+    }
     var bytes = NPYHeader(elementType: tensor.elementType, shape: tensor.shape).encoded()
     bytes.reserveCapacity(bytes.count + tensor.byteCount)
     tensor.appendBytes(to: &bytes)
@@ -68,11 +76,14 @@ public enum NPY {
   /// Writes a tensor to a `.npy` file, replacing the file atomically.
   ///
   /// The bytes go to a temporary file in the same directory which is then renamed over `path`,
-  /// so a failure or an interruption never leaves a partly written file at `path`.
+  /// so a failure or an interruption never leaves a partly written file at `path`. A symbolic
+  /// link at `path` stays a link: its target is replaced. A FIFO, a device or a socket at `path`
+  /// is written into directly (there is no file to replace), so `/dev/null`, a named pipe or
+  /// `/dev/stdout` work as destinations.
   ///
   /// - Parameters:
-  ///   - tensor: the array (wrap a typed tensor as `.float32(t)`, `.float64(t)`, `.bool(t)`, or
-  ///     `AnyTensor(t)` in code generic over the scalar type).
+  ///   - tensor: the array (wrap a typed tensor as `.float32(t)`, `.float16(t)`, `.bool(t)`, …,
+  ///     or `AnyTensor(t)` in code generic over the scalar type), stored as ``encode(_:)`` says.
   ///   - path: the destination; an existing file there is replaced.
   /// - Throws: ``TensorFileError/cannotWrite(path:reason:)`` naming `path`.
   /// - Complexity: O(n) for n elements.

@@ -143,9 +143,10 @@ struct NPYHeader: Equatable, Sendable {
 
   /// Maps a dtype string to an element type; structured dtypes (lists) are unsupported.
   ///
-  /// NumPy writes `dtype.str` (`<f4`, `<f8`, `|b1`); `np.dtype` also accepts the other spellings
-  /// handled here. `=` and no prefix mean native order, little-endian on every platform this
-  /// library builds for; `|` means "not applicable".
+  /// NumPy writes `dtype.str` (`<f2`, `<f4`, `<f8`, `<i4`, `<i8`, `|b1`); `np.dtype` also
+  /// accepts the other spellings handled here (not `l`, C `long`, whose width depends on the
+  /// platform that wrote the file). `=` and no prefix mean native order, little-endian on every
+  /// platform this library builds for; `|` means "not applicable".
   private static func interpretDescriptor(_ value: PythonLiteral?, path: String?)
     throws(TensorFileError) -> ElementType
   {
@@ -163,6 +164,9 @@ struct NPYHeader: Equatable, Sendable {
     case "f4", "f", "float32": elementType = .float32
     case "f8", "d", "float64", "double": elementType = .float64
     case "b1", "?", "bool": elementType = .bool
+    case "f2", "e", "float16", "half": elementType = .float16
+    case "i4", "i", "int32": elementType = .int32
+    case "i8", "q", "int64": elementType = .int64
     default: throw .unsupportedDType(path: path, tensor: nil, dtype: descriptor)
     }
     if bigEndian && elementType.byteWidth > 1 {
@@ -181,11 +185,17 @@ struct NPYHeader: Equatable, Sendable {
   // MARK: Writing
 
   /// The `dtype.str` NumPy writes for the element type.
+  ///
+  /// - Precondition: not bfloat16, which NumPy lacks (``NPY/encode(_:)`` widens it to float32).
   var descriptor: String {
     switch elementType {
     case .float32: "<f4"
     case .float64: "<f8"
     case .bool: "|b1"
+    case .float16: "<f2"
+    case .int32: "<i4"
+    case .int64: "<i8"
+    case .bfloat16: preconditionFailure("NumPy has no bfloat16 dtype")
     }
   }
 

@@ -16,10 +16,21 @@ import AttentionCore
 /// try output.write(to: "out.safetensors")
 /// ```
 ///
-/// `F32`, `F64` and `BOOL` tensors are decoded as ``AnyTensor/float32(_:)``,
-/// ``AnyTensor/float64(_:)`` and ``AnyTensor/bool(_:)``. Tensors of other dtypes (`F16`, `BF16`,
-/// `I64`, …) do not prevent reading the file: they are listed in ``entries`` and kept as bytes
-/// (and written back unchanged), but asking for one with ``tensor(named:)`` throws
+/// | dtype | ``AnyTensor`` case |
+/// |---|---|
+/// | `F16` | ``AnyTensor/float16(_:)`` |
+/// | `BF16` | ``AnyTensor/bfloat16(_:)`` |
+/// | `F32` | ``AnyTensor/float32(_:)`` |
+/// | `F64` | ``AnyTensor/float64(_:)`` |
+/// | `I32` | ``AnyTensor/int32(_:)`` |
+/// | `I64` | ``AnyTensor/int64(_:)`` |
+/// | `BOOL` | ``AnyTensor/bool(_:)`` |
+///
+/// Tensors are held as the file stores them (a `BF16` checkpoint takes its size on disk);
+/// ``floatingPoint(named:as:)`` converts one tensor at a time to `Float` or `Double`, exactly for
+/// the half-precision types. Tensors of other dtypes (`U8`, `I16`, `F8_E4M3`, …) do not prevent
+/// reading the file: they are listed in ``entries`` and kept as bytes (and written back
+/// unchanged), but asking for one with ``tensor(named:)`` throws
 /// ``TensorFileError/unsupportedDType(path:tensor:dtype:)`` naming it.
 ///
 /// Reading validates the whole file first, as the reference implementation does: the header is
@@ -44,7 +55,8 @@ public struct SafetensorsFile: Sendable, Equatable {
       self.shape = shape
     }
 
-    /// Whether this library decodes the dtype (`F32`, `F64`, `BOOL`).
+    /// Whether this library decodes the dtype (`F16`, `BF16`, `F32`, `F64`, `I32`, `I64`,
+    /// `BOOL`).
     public var isSupported: Bool { SafetensorsLayout.elementType(dtype) != nil }
   }
 
@@ -139,27 +151,57 @@ public struct SafetensorsFile: Sendable, Equatable {
     }
   }
 
-  /// The named tensor as a floating-point tensor of the requested type, converting `F32` and
-  /// `F64` as needed.
+  /// The named tensor as a floating-point tensor of the requested type, converted from any of
+  /// `F16`, `BF16`, `F32` and `F64` as needed.
   ///
+  /// The conversion goes straight from the stored elements to `Scalar`, one tensor at a time:
+  /// `F16` and `BF16` widen exactly, `F64` to `Float` rounds to nearest (see
+  /// ``AnyTensor/floatingPoint(as:)``).
+  ///
+  /// - Parameters:
+  ///   - name: the tensor's name.
+  ///   - type: `Float.self` or `Double.self`.
   /// - Throws: the errors of ``tensor(named:)``, and
   ///   ``TensorFileError/dtypeMismatch(path:tensor:expected:actual:)`` naming the tensor for a
-  ///   `BOOL` tensor.
+  ///   `BOOL`, `I32` or `I64` tensor.
   /// - Complexity: O(1) without conversion, O(n) with.
   public func floatingPoint<Scalar: AttentionScalar>(
     named name: String, as type: Scalar.Type = Scalar.self
   ) throws -> Tensor<Scalar> {
     let tensor = try self.tensor(named: name)
-    guard case .bool = tensor else { return try tensor.floatingPoint(as: type) }
-    throw TensorFileError.dtypeMismatch(
-      path: path, tensor: name, expected: "floating-point (F32 or F64)", actual: "BOOL")
+    guard tensor.isFloatingPoint else {
+      throw TensorFileError.dtypeMismatch(
+        path: path, tensor: name, expected: "floating-point (F16, BF16, F32 or F64)",
+        actual: SafetensorsLayout.dtypeName(tensor.elementType))
+    }
+    return try tensor.floatingPoint(as: type)
+  }
+
+  /// The named tensor as 64-bit integers (token ids, positions), widened from `I32` as needed.
+  ///
+  /// - Parameter name: the tensor's name.
+  /// - Throws: the errors of ``tensor(named:)``, and
+  ///   ``TensorFileError/dtypeMismatch(path:tensor:expected:actual:)`` naming the tensor for a
+  ///   floating-point or `BOOL` tensor.
+  /// - Complexity: O(1) for `I64`, O(n) for `I32`.
+  public func integer(named name: String) throws -> Tensor<Int64> {
+    let tensor = try self.tensor(named: name)
+    switch tensor {
+    case .int32, .int64:
+      return try tensor.integer()
+    default:
+      throw TensorFileError.dtypeMismatch(
+        path: path, tensor: name, expected: "integer (I32 or I64)",
+        actual: SafetensorsLayout.dtypeName(tensor.elementType))
+    }
   }
 
   /// The named tensor as a boolean tensor.
   ///
+  /// - Parameter name: the tensor's name.
   /// - Throws: the errors of ``tensor(named:)``, and
   ///   ``TensorFileError/dtypeMismatch(path:tensor:expected:actual:)`` naming the tensor for a
-  ///   floating-point tensor.
+  ///   numeric tensor.
   public func boolean(named name: String) throws -> Tensor<Bool> {
     let tensor = try self.tensor(named: name)
     guard case .bool(let mask) = tensor else {
@@ -178,7 +220,8 @@ public struct SafetensorsFile: Sendable, Equatable {
 
   // MARK: Reading
 
-  /// Reads and validates a `.safetensors` file, decoding its `F32`, `F64` and `BOOL` tensors.
+  /// Reads and validates a `.safetensors` file, decoding its tensors of the dtypes in the table
+  /// above.
   ///
   /// - Parameter path: the file's path.
   /// - Throws: ``TensorFileError``: `cannotOpen`; `truncated` (shorter than the 8-byte length),
@@ -250,7 +293,10 @@ public struct SafetensorsFile: Sendable, Equatable {
   /// Writes the file to `path`, replacing it atomically.
   ///
   /// The bytes go to a temporary file in the same directory which is then renamed over `path`,
-  /// so a failure or an interruption never leaves a partly written file at `path`.
+  /// so a failure or an interruption never leaves a partly written file at `path`. A symbolic
+  /// link at `path` stays a link: its target is replaced. A FIFO, a device or a socket at `path`
+  /// is written into directly (there is no file to replace), so `/dev/null`, a named pipe or
+  /// `/dev/stdout` work as destinations.
   ///
   /// - Throws: ``TensorFileError/cannotWrite(path:reason:)`` naming `path`, or the error of
   ///   ``encoded()``.

@@ -54,15 +54,24 @@ enum SafetensorsLayout {
     case "F32": .float32
     case "F64": .float64
     case "BOOL": .bool
+    case "F16": .float16
+    case "BF16": .bfloat16
+    case "I32": .int32
+    case "I64": .int64
     default: nil
     }
   }
 
+  /// The format's name for an element type.
   static func dtypeName(_ type: ElementType) -> String {
     switch type {
     case .float32: "F32"
     case .float64: "F64"
     case .bool: "BOOL"
+    case .float16: "F16"
+    case .bfloat16: "BF16"
+    case .int32: "I32"
+    case .int64: "I64"
     }
   }
 

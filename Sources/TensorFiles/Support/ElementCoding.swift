@@ -4,26 +4,35 @@ import AttentionCore
 ///
 /// Both `.npy` and `.safetensors` store elements as packed little-endian values (`bool` as one
 /// byte, 0 or 1), so one encoder and decoder serves both formats.
-enum ElementType: Sendable, Equatable {
+enum ElementType: Sendable, Equatable, CaseIterable {
   case float32
   case float64
   case bool
+  case float16
+  case bfloat16
+  case int32
+  case int64
 
   /// Bytes per element in a file.
   var byteWidth: Int {
     switch self {
-    case .float32: 4
-    case .float64: 8
     case .bool: 1
+    case .float16, .bfloat16: 2
+    case .float32, .int32: 4
+    case .float64, .int64: 8
     }
   }
 
-  /// NumPy's name for the type, used in messages.
+  /// NumPy's name for the type, used in messages (`bfloat16` as PyTorch and `ml_dtypes` name it).
   var name: String {
     switch self {
-    case .float32: Float.dtypeName
-    case .float64: Double.dtypeName
+    case .float32: "float32"
+    case .float64: "float64"
     case .bool: "bool"
+    case .float16: "float16"
+    case .bfloat16: "bfloat16"
+    case .int32: "int32"
+    case .int64: "int64"
     }
   }
 
@@ -50,35 +59,56 @@ enum ElementType: Sendable, Equatable {
         && byteCount(of: shape) == range.count,
       "internal: unvalidated tensor data range")
     let count = range.count / byteWidth
-    switch self {
-    case .float32:
-      let scalars = bytes.withUnsafeBytes { raw in
-        Self.decodeFloatingPoint(raw, range: range, count: count) { (bits: UInt32) in
+    return bytes.withUnsafeBytes { raw in
+      switch self {
+      case .float32:
+        let scalars = Self.decodePacked(raw, range: range, count: count) { (bits: UInt32) in
           Float(bitPattern: UInt32(littleEndian: bits))
         }
-      }
-      return .float32(Tensor(uncheckedShape: shape, scalars: scalars))
-    case .float64:
-      let scalars = bytes.withUnsafeBytes { raw in
-        Self.decodeFloatingPoint(raw, range: range, count: count) { (bits: UInt64) in
+        return .float32(Tensor(uncheckedShape: shape, scalars: scalars))
+      case .float64:
+        let scalars = Self.decodePacked(raw, range: range, count: count) { (bits: UInt64) in
           Double(bitPattern: UInt64(littleEndian: bits))
         }
+        return .float64(Tensor(uncheckedShape: shape, scalars: scalars))
+      case .bool:
+        // Any non-zero byte is true, as NumPy and PyTorch read a bool buffer.
+        let scalars = raw[range].map { $0 != 0 }
+        return .bool(Tensor(uncheckedShape: shape, scalars: scalars))
+      case .float16:
+        let scalars = Self.decodePacked(raw, range: range, count: count) { (bits: UInt16) in
+          Float16(bitPattern: UInt16(littleEndian: bits))
+        }
+        return .float16(Tensor(uncheckedShape: shape, scalars: scalars))
+      case .bfloat16:
+        let scalars = Self.decodePacked(raw, range: range, count: count) { (bits: UInt16) in
+          BFloat16(bitPattern: UInt16(littleEndian: bits))
+        }
+        return .bfloat16(Tensor(uncheckedShape: shape, scalars: scalars))
+      case .int32:
+        let scalars = Self.decodePacked(raw, range: range, count: count) { (bits: UInt32) in
+          Int32(bitPattern: UInt32(littleEndian: bits))
+        }
+        return .int32(Tensor(uncheckedShape: shape, scalars: scalars))
+      case .int64:
+        let scalars = Self.decodePacked(raw, range: range, count: count) { (bits: UInt64) in
+          Int64(bitPattern: UInt64(littleEndian: bits))
+        }
+        return .int64(Tensor(uncheckedShape: shape, scalars: scalars))
       }
-      return .float64(Tensor(uncheckedShape: shape, scalars: scalars))
-    case .bool:
-      // Any non-zero byte is true, as NumPy and PyTorch read a bool buffer.
-      let scalars = bytes[range].map { $0 != 0 }
-      return .bool(Tensor(uncheckedShape: shape, scalars: scalars))
     }
   }
 
   /// Reads `count` packed little-endian values of `Bits` starting at `range.lowerBound`.
-  private static func decodeFloatingPoint<Bits: FixedWidthInteger, Scalar>(
+  ///
+  /// `Scalar` has the size and layout of `Bits` (a number stored as its bit pattern).
+  private static func decodePacked<Bits: FixedWidthInteger, Scalar>(
     _ raw: UnsafeRawBufferPointer, range: Range<Int>, count: Int, convert: (Bits) -> Scalar
   ) -> [Scalar] {
     [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
       #if _endian(little)
         // The file form already is the in-memory form: one copy.
+        precondition(MemoryLayout<Scalar>.size == MemoryLayout<Bits>.size)
         UnsafeMutableRawBufferPointer(buffer).copyMemory(
           from: UnsafeRawBufferPointer(rebasing: raw[range]))
       #else
@@ -101,6 +131,10 @@ extension AnyTensor {
     case .float32: .float32
     case .float64: .float64
     case .bool: .bool
+    case .float16: .float16
+    case .bfloat16: .bfloat16
+    case .int32: .int32
+    case .int64: .int64
     }
   }
 
@@ -124,6 +158,14 @@ extension AnyTensor {
         for (index, value) in tensor.scalars.enumerated() where value {
           destination[index] = 1
         }
+      case .float16(let tensor):
+        Self.store(tensor.scalars, into: destination) { $0.bitPattern }
+      case .bfloat16(let tensor):
+        Self.store(tensor.scalars, into: destination) { $0.bitPattern }
+      case .int32(let tensor):
+        Self.store(tensor.scalars, into: destination) { UInt32(bitPattern: $0) }
+      case .int64(let tensor):
+        Self.store(tensor.scalars, into: destination) { UInt64(bitPattern: $0) }
       }
     }
   }

@@ -1,9 +1,10 @@
 import Attention
 
 /// The `.safetensors` reader's contract on one input (see ``FuzzTarget``): decodes or throws
-/// ``TensorFileError``; the decoded tensors hold no more bytes than the input; what decodes
-/// encodes without error, and the encoding decodes to a file that encodes to the same bytes
-/// (the writer's layout is canonical) with the same names, dtypes and shapes.
+/// ``TensorFileError``; the decoded tensors hold no more bytes than the input and convert as
+/// ``checkConversions(_:)`` requires; what decodes encodes without error, and the encoding
+/// decodes to a file that encodes to the same bytes (the writer's layout is canonical) with the
+/// same names, dtypes and shapes.
 func checkSafetensors(_ bytes: [UInt8]) {
   let file: SafetensorsFile
   do {
@@ -16,7 +17,10 @@ func checkSafetensors(_ bytes: [UInt8]) {
   }
   var decodedBytes = 0
   for name in file.names {
-    if let tensor = file[name] { decodedBytes += tensor.count * byteWidth(tensor) }
+    if let tensor = file[name] {
+      decodedBytes += tensor.count * byteWidth(tensor)
+      checkConversions(tensor)
+    }
   }
   precondition(decodedBytes <= bytes.count, "more tensor bytes than input bytes")
   let encoded: [UInt8]

@@ -2,11 +2,12 @@
   import Glibc
 #endif
 
-// Number formatting for the table, without Foundation's formatters (whose output depends on
-// the locale).
+// Number formatting for the executables' tables and messages, without Foundation's formatters
+// (whose output depends on the locale) or `String(format:)`.
 
-/// `value` with `digits` decimals, without Foundation's formatters.
-func formatted(_ value: Double, digits: Int) -> String {
+/// `value` with `digits` decimals: `formatted(3.14159, digits: 2)` is `3.14`; `-0.001` with one
+/// decimal is `0.0` (no sign on a zero).
+package func formatted(_ value: Double, digits: Int) -> String {
   guard value.isFinite else { return "\(value)" }
   var scale = 1.0
   for _ in 0..<digits { scale *= 10 }
@@ -22,7 +23,7 @@ func formatted(_ value: Double, digits: Int) -> String {
 }
 
 /// `value` in scientific notation with two significant decimals, e.g. `3.1e-07`.
-func scientific(_ value: Double) -> String {
+package func scientific(_ value: Double) -> String {
   guard value.isFinite else { return "\(value)" }
   guard value != 0 else { return "0" }
   var exponent = Int(log10(abs(value)).rounded(.down))
@@ -36,12 +37,26 @@ func scientific(_ value: Double) -> String {
   return formatted(mantissa, digits: 1) + "e" + sign + digits
 }
 
-/// Bytes as MiB with one decimal.
-func mebibytes(_ bytes: Int) -> String { formatted(Double(bytes) / 1_048_576, digits: 1) }
+/// Bytes as MiB with one decimal, without the unit (for a column headed "MiB").
+package func mebibytes(_ bytes: Int) -> String {
+  formatted(Double(bytes) / 1_048_576, digits: 1)
+}
 
 /// A rate or percentage with digits that suit its size: `412`, `41.2`, `4.1`, `0.041`.
-func rate(_ value: Double) -> String {
+package func rate(_ value: Double) -> String {
   if value >= 100 { return formatted(value, digits: 0) }
   if value >= 1 { return formatted(value, digits: 1) }
   return value == 0 ? "0" : formatted(value, digits: 3)
+}
+
+/// `text` followed by spaces up to `width` characters (a left-aligned column); unchanged when it
+/// is as long already.
+package func paddedRight(_ text: String, to width: Int) -> String {
+  text + String(repeating: " ", count: max(0, width - text.count))
+}
+
+/// `text` after spaces up to `width` characters (a right-aligned column); unchanged when it is
+/// as long already.
+package func paddedLeft(_ text: String, to width: Int) -> String {
+  String(repeating: " ", count: max(0, width - text.count)) + text
 }
