@@ -40,7 +40,7 @@ let package = Package(
     // so `import Attention` is all a user writes.
     .target(
       name: "Attention",
-      dependencies: ["AttentionCore", "TensorFiles", "COpenBLAS", "CLAPACKE"],
+      dependencies: ["AttentionCore", "TensorFiles", "COpenBLAS", "CLAPACKE", "CAttentionKernels"],
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
     // `.npy` and `.safetensors` reading and writing; usable on its own.
@@ -58,6 +58,11 @@ let package = Package(
       name: "AttentionCore",
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
+    // The softmax's inner vector loops (exp with the running sum, row maximum, scaling, the
+    // non-finite scan) in C, compiled for AVX-512F, AVX2+FMA and SSE2 with per-function target
+    // attributes and chosen at run time, so a plain `swift build` runs the CPU's widest vector
+    // unit; a portable variant elsewhere. Only `Kernels/VectorKernels.swift` imports it.
+    .target(name: "CAttentionKernels"),
 
     // MARK: - Models built on the engine
 

@@ -82,7 +82,7 @@ enum FusedAttention {
   static func compute<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>, plan: AttentionPlan,
     query: [Scalar], key: [Scalar], value: [Scalar],
-    extras: AttentionOutputs
+    extras: AttentionOutputs, kernels: VectorKernels = .active
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     let p = problem
     let blocking = plan.blocking
@@ -101,7 +101,7 @@ enum FusedAttention {
               let context = Context(
                 problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
                 value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
-                nonFiniteValues: flags)
+                nonFiniteValues: flags, kernels: kernels)
               let group = plan.headGroup
               ParallelWork.forEachItem(
                 count: headCount / group * blocks.count, maximumWorkers: plan.workerCount
@@ -125,14 +125,15 @@ enum FusedAttention {
   }
 
   /// Plans and runs the fused path with the given tile sizes instead of the standard ones (the
-  /// tests and the fuzzer cross tile boundaries with small tiles).
+  /// tests and the fuzzer cross tile boundaries with small tiles), and optionally the vector
+  /// loops of one instruction set (the tests run each).
   static func compute<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>, query: [Scalar], key: [Scalar], value: [Scalar],
-    extras: AttentionOutputs, blocking: Blocking
+    extras: AttentionOutputs, blocking: Blocking, kernels: VectorKernels = .active
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     compute(
       problem, plan: AttentionPlan(problem, path: .fused, extras: extras, blocking: blocking),
-      query: query, key: key, value: value, extras: extras)
+      query: query, key: key, value: value, extras: extras, kernels: kernels)
   }
 
   /// One worker's tiles: the scores/probabilities `Bq × Bk` and the running row max and sum.
@@ -169,6 +170,8 @@ enum FusedAttention {
     let output: UnsafeMutablePointer<Scalar>
     let logSumExp: UnsafeMutablePointer<Scalar>
     let nonFiniteValues: NonFiniteValueFlags
+    /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
+    let kernels: VectorKernels
 
     /// Where one block of queries of one or more heads (sharing a key/value head) sits: row `r`
     /// is query `firstQuery + r % queriesPerHead` of head `firstHead + r / queriesPerHead`.
@@ -271,7 +274,7 @@ enum FusedAttention {
           let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
           let correction = Scalar.exponential(m[i] - newMaximum)
           let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
-          RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum)
+          RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum, using: kernels)
           logSumExp[row] = newMaximum + Scalar.logarithm(sum)
           continue
         }
@@ -287,7 +290,7 @@ enum FusedAttention {
           }
           continue
         }
-        RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i])
+        RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
         logSumExp[row] = m[i] + Scalar.logarithm(l[i])
       }
     }
@@ -351,7 +354,7 @@ enum FusedAttention {
       maximum: UnsafeMutablePointer<Scalar>, sum: UnsafeMutablePointer<Scalar>,
       output: UnsafeMutablePointer<Scalar>, dv: Int
     ) {
-      let blockMaximum = RowSoftmax.maximum(row, count: count)
+      let blockMaximum = RowSoftmax.maximum(row, count: count, using: kernels)
       let old = maximum.pointee
       // A NaN maximum, old or new, wins and stays: the row is poisoned for good.
       let new = old.isNaN || blockMaximum <= old ? old : blockMaximum
@@ -360,14 +363,14 @@ enum FusedAttention {
         row.update(repeating: 0, count: count)
         return
       }
-      let blockSum = RowSoftmax.exponentiate(row, count: count, subtracting: new)
+      let blockSum = RowSoftmax.exponentiate(row, count: count, subtracting: new, using: kernels)
       if new == old {
         sum.pointee += blockSum
       } else {
         if old != -Scalar.infinity {
           let correction = Scalar.exponential(old - new)
           sum.pointee *= correction
-          RowSoftmax.scale(output, count: dv, by: correction)
+          RowSoftmax.scale(output, count: dv, by: correction, using: kernels)
         }
         sum.pointee += blockSum
         maximum.pointee = new
