@@ -165,7 +165,34 @@ struct BenchmarkReport {
       cells.append(differences.joined(separator: ", "))
       lines.append("| " + cells.joined(separator: " | ") + " |")
     }
+    let means = contenderGeometricMeans
+    var summary = ["geometric mean", ""]
+    for name in names {
+      summary += [
+        "",
+        means[name].map { "**\(formatted($0.ratio, digits: 2))** (\($0.cases) cases)" } ?? "–",
+      ]
+    }
+    lines.append("| " + (summary + [""]).joined(separator: " | ") + " |")
     return lines
+  }
+
+  /// Per contender, the geometric mean over the fused cases of its time ÷ the library's.
+  var contenderGeometricMeans: [String: (ratio: Double, cases: Int)] {
+    var ratios = [String: [Double]]()
+    for result in results where result.path == AttentionBackend.blas.rawValue {
+      for contender in result.contenders {
+        if let ratio = contender.speedup(over: result.medianSeconds) {
+          ratios[contender.name, default: []].append(ratio)
+        }
+      }
+    }
+    return ratios.mapValues { (Self.geometricMean($0), $0.count) }
+  }
+
+  /// The geometric mean of positive ratios.
+  static func geometricMean(_ values: [Double]) -> Double {
+    exp(values.reduce(0) { $0 + log($1) } / Double(values.count))
   }
 
   /// Decoding steps as a share of the read bandwidth: K and V must each be read once.

@@ -115,6 +115,8 @@ struct ResultsFile: Encodable {
   var loadAverageEnd: LoadAverage?
   var contenderNotes: [String]
   var contenderVersions: [String: String]
+  /// Per contender, the geometric mean over the fused cases of its time ÷ the library's.
+  var contenderTimeOverLibraryGeometricMeans: [String: Double]
   var elapsedSeconds: Double
   var cases: [Case]
   var longSequence: [Case]
@@ -149,6 +151,7 @@ struct ResultsFile: Encodable {
     loadAverageEnd = r.load.end
     contenderNotes = r.contenderNotes
     contenderVersions = r.contenderVersions
+    contenderTimeOverLibraryGeometricMeans = r.contenderGeometricMeans.mapValues(\.ratio)
     elapsedSeconds = r.elapsedSeconds
     cases = r.results.map { Self.makeCase($0, report: r) }
     longSequence = r.longRows.map { Self.makeCase($0, report: r) }
