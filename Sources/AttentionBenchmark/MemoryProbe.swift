@@ -48,6 +48,16 @@ enum MemoryProbe {
     setAllocator(mmapThreshold: 32 << 20, trimThreshold: 64 << 20)
   }
 
+  /// Returns the heap's free memory to the kernel (glibc's `malloc_trim(0)`), so that buffers
+  /// the timed runs left in the heap are neither counted before the probed call nor reused by it.
+  private static func releaseFreeMemory() {
+    typealias MallocTrim = @convention(c) (Int) -> Int32
+    guard let global = dlopen(nil, RTLD_LAZY), let symbol = dlsym(global, "malloc_trim") else {
+      return
+    }
+    _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+  }
+
   private static func setAllocator(mmapThreshold: Int32, trimThreshold: Int32) -> Bool {
     typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
     let (trimParameter, mmapParameter): (Int32, Int32) = (-1, -3)
@@ -63,6 +73,7 @@ enum MemoryProbe {
   /// steady-state thresholds (``useSteadyStateAllocator()``) after it.
   static func measure<R>(_ body: () throws -> R) rethrows -> (result: R, peakBytes: Int?) {
     prepareAllocator()
+    releaseFreeMemory()
     defer { useSteadyStateAllocator() }
     guard isAvailable, resetPeak(), let before = readStatus("VmRSS:") else {
       return (try body(), nil)
