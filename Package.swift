@@ -100,7 +100,9 @@ let package = Package(
         "Attention",
         "CommandLineSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+      ],
+      // The Python peers (PyTorch, ONNX Runtime) the benchmark runs as a child process.
+      exclude: ["peers"]
     ),
     // What only the two executables share: locale-independent number formatting, column
     // padding, XML escaping for their SVG output.

@@ -14,14 +14,27 @@ struct AttentionBenchmark: ParsableCommand {
     commandName: "attention-bench",
     abstract: "Time the fused, materialised and naive attention paths against the sgemm peak.",
     discussion: """
-      Prints the OpenBLAS core the environment asked for and the one that runs, the machine's \
-      sgemm peak, then for each case the median time, GFLOP/s (4·B·Hq·Nq·Nk·D, half for causal), \
-      the share of the sgemm peak, the speed-up over the naive path, the peak extra memory of one \
-      call and the largest difference from the naive result and from a Double computation of \
-      sampled rows. Writes the table and a chart to the output directory.
+      Prints the OpenBLAS core the environment asked for and the one that runs, the load \
+      average, the memory read bandwidth and the sgemm peak (measured before and after the \
+      cases; the larger is the peak), then for each case the median time with its spread \
+      (min–max), GFLOP/s (4·B·Hq·Nq·Nk·D, half for causal), the share of the sgemm peak (a case \
+      above 100 % is flagged as disturbed), the speed-up over the naive path, the peak extra \
+      memory of one call and the largest difference from the naive result and from a Double \
+      computation of sampled rows.
 
-      Shapes: BxHxNxD with optional suffixes :causal, :kv=H (key/value heads), :nq=N, :nk=N; \
-      for example --shape 1x32x2048x128:kv=8:causal --shape 1x32x1x128:nk=4096.
+      On the fused path each case alternates, in rounds, between the library and its \
+      contenders: this benchmark built for the host CPU (--native-binary, which make bench \
+      passes), PyTorch's scaled_dot_product_attention and ONNX Runtime's Attention (opset 23) \
+      when a Python with torch / onnx + onnxruntime is found ($ATTENTION_PEERS_PYTHON, else \
+      python3, else ~/peers/bin/python). The peers are optional: when missing, the run says so \
+      and goes on. Decoding cases are also given as a share of the read bandwidth.
+
+      Then a long causal row (N = 65,536, one head) densely and with a sliding window of 4,096, \
+      and a batch of mixed-length texts packed against the same batch padded. Writes the \
+      Markdown table, an SVG chart and results.json to the output directory.
+
+      Shapes: BxHxNxD with optional suffixes :causal, :kv=H (key/value heads), :nq=N, :nk=N, \
+      :window=W; for example --shape 1x32x2048x128:kv=8:causal --shape 1x32x1x128:nk=4096.
       """)
 
   @Flag(help: "A smoke run of about 20 seconds on small shapes.")
@@ -47,7 +60,7 @@ struct AttentionBenchmark: ParsableCommand {
 
   @Option(
     help:
-      "Skip the naive path when its estimated time exceeds this many seconds. Default 25, quick 2.")
+      "Skip the naive path when its estimated time exceeds this many seconds. Default 10, quick 2.")
   var naiveLimit: Double?
 
   @Flag(help: "Never run the naive path (accuracy is then checked against Double rows only).")
@@ -81,17 +94,52 @@ struct AttentionBenchmark: ParsableCommand {
       "The compiler flags this binary was built with, recorded in the report (set by make bench).")
   var buildFlags = "unrecorded"
 
+  @Option(
+    help: ArgumentHelp(
+      "Another build of attention-bench (make bench: the -target-cpu native one) timed alternately on the fused path.",
+      valueName: "path"))
+  var nativeBinary: String?
+
+  @Option(help: "The compiler flags of --native-binary, recorded in the report.")
+  var nativeBuildFlags = "unrecorded"
+
+  @Flag(help: "Do not look for the Python peers (PyTorch, ONNX Runtime).")
+  var noPeers = false
+
+  @Option(help: ArgumentHelp("The Python peer script.", valueName: "file.py"))
+  var peerScript = Contenders.defaultPeerScript
+
+  @Option(
+    help: "Rounds of alternation between the fused path and its contenders. Default 3, quick 2.")
+  var rounds: Int?
+
+  @Option(
+    help: "Sliding window of the long row (0 skips the windowed row). Default 4096, quick 512.")
+  var window: Int?
+
+  @Option(help: "Texts in the packed-vs-padded batch (0 skips it). Default 32, quick 16.")
+  var packedCount: Int?
+
+  @Flag(
+    help: "Serve timings of the fused path to another build's run (JSON lines on stdin/stdout).")
+  var serve = false
+
   mutating func validate() throws {
     for (name, value) in [
       ("repetitions", repetitions), ("warmups", warmups), ("sgemm-size", sgemmSize),
+      ("rounds", rounds),
     ] {
       if let value, value < (name == "warmups" ? 0 : 1) {
         throw ValidationError(
           "--\(name) must be at least \(name == "warmups" ? 0 : 1), got \(value)")
       }
     }
-    if let longLength, longLength < 0 {
-      throw ValidationError("--long-length must be 0 (skip) or positive, got \(longLength)")
+    for (name, value) in [
+      ("long-length", longLength), ("window", window), ("packed-count", packedCount),
+    ] {
+      if let value, value < 0 {
+        throw ValidationError("--\(name) must be 0 (skip) or positive, got \(value)")
+      }
     }
     if let timeBudget, !(timeBudget > 0) {
       throw ValidationError("--time-budget must be a positive number of seconds, got \(timeBudget)")
@@ -103,61 +151,116 @@ struct AttentionBenchmark: ParsableCommand {
   }
 
   func run() throws {
-    MemoryProbe.prepareAllocator()
+    if serve {
+      _ = try selectCore()
+      ServeMode.run(buildFlags: buildFlags)
+      return
+    }
+    MemoryProbe.useSteadyStateAllocator()
     let started = ContinuousClock.now
+    let loadAtStart = LoadAverage.current
     let coreNote = try selectCore()
     let system = SystemReport.current
     print("== Environment ==")
     print("OPENBLAS_CORETYPE: \(OpenBLAS.environmentCoreType ?? "unset")")
     if let coreNote { print("core choice: \(coreNote)") }
     print(system)
+    print("load average (1/5/15 min): \(loadAtStart?.description ?? "unknown")")
     print()
 
     let settings = BenchmarkSettings(
       warmups: warmups ?? (quick ? 1 : 2), repetitions: repetitions ?? (quick ? 3 : 7),
       minimumTimedSeconds: quick ? 0.1 : 0.3, budgetSeconds: timeBudget ?? (quick ? 1 : 8),
-      naiveLimitSeconds: naiveLimit ?? (quick ? 2 : 25),
-      skipsNaive: skipNaive, buildFlags: buildFlags)
+      naiveLimitSeconds: naiveLimit ?? (quick ? 2 : 10),
+      skipsNaive: skipNaive, buildFlags: buildFlags, rounds: rounds ?? (quick ? 2 : 3))
+
+    print("== Memory read bandwidth ==")
+    let bandwidth = ReadBandwidth.measure(
+      threads: system.attentionThreadCount, repetitions: quick ? 5 : 11)
+    print(
+      "\(bandwidth.threadCount)-thread sum over \(bandwidth.bytes >> 20) MiB: "
+        + "\(formatted(bandwidth.gibibytesPerSecond, digits: 1)) GiB/s (median of "
+        + "\(bandwidth.times.count), \(bandwidth.times.spreadMilliseconds) ms per pass)")
+    print()
 
     let n = sgemmSize ?? (quick ? 1024 : 2048)
-    print("== sgemm peak ==")
-    let peak = try SgemmPeak.measure(
-      size: n, warmups: settings.warmups + 1, repetitions: Swift.max(settings.repetitions, 5))
-    print(
-      "sgemm n = \(n): median \(formatted(peak.medianSeconds * 1000, digits: 1)) ms, "
-        + "\(formatted(peak.gigaflopsPerSecond, digits: 1)) GFLOP/s (\(peak.runCount) runs)")
+    print("== sgemm peak (before the cases) ==")
+    let sgemmRepetitions = Swift.max(settings.repetitions, 5)
+    let peakBefore = try SgemmPeak.measure(
+      size: n, warmups: settings.warmups + 1, repetitions: sgemmRepetitions)
+    print(peakBefore.summary)
+    print()
+
+    print("== Contenders ==")
+    let contenders = Contenders(
+      nativeBinary: nativeBinary,
+      nativeArguments: ["--build-flags=\(nativeBuildFlags)", "--core", core]
+        + (keepCore ? ["--keep-core"] : []),
+      usesPython: !noPeers, peerScript: peerScript)
+    defer { contenders.close() }
+    for note in contenders.notes { print(note) }
     print()
 
     print("== Attention ==")
     print(ProgressLine.header)
-    let runner = BenchmarkRunner(settings: settings)
+    let runner = BenchmarkRunner(settings: settings, contenders: contenders)
     var results = [BenchmarkResult]()
     let cases = shapes.isEmpty ? (quick ? BenchmarkShape.quick : BenchmarkShape.standard) : shapes
     for (index, shape) in cases.enumerated() {
       results += try runner.run(shape, seed: 1000 + UInt64(index)) { result in
-        print(ProgressLine.line(result, peak: peak.gigaflopsPerSecond))
+        print(ProgressLine.line(result, peak: peakBefore.gigaflopsPerSecond))
+        for contender in result.contenders {
+          print(ProgressLine.contenderLine(contender, library: result.medianSeconds))
+        }
         fflush(nil)
       }
     }
 
+    var longRows = [BenchmarkResult]()
     let length = longLength ?? (quick ? 4096 : 65_536)
     if length > 0 && shapes.isEmpty {
-      let long: BenchmarkResult
-      do {
-        long = try LongSequence.run(length: length, settings: settings)
-      } catch let error as AttentionError {
-        long = BenchmarkResult(
-          shape: BenchmarkShape(batch: 1, heads: 1, queries: length, dimension: 64, causal: true),
-          path: AttentionBackend.blas.rawValue, note: "refused: \(error)")
+      let windowSize = window ?? (quick ? 512 : 4096)
+      for rowWindow in windowSize > 0 && windowSize < length ? [nil, windowSize] : [nil] {
+        let row: BenchmarkResult
+        do {
+          row = try LongSequence.run(length: length, window: rowWindow, settings: settings)
+        } catch let error as AttentionError {
+          row = BenchmarkResult(
+            shape: BenchmarkShape(
+              batch: 1, heads: 1, queries: length, dimension: LongSequence.dimension, causal: true,
+              window: rowWindow),
+            path: AttentionBackend.blas.rawValue, note: "refused: \(error)")
+        }
+        print(ProgressLine.line(row, peak: peakBefore.gigaflopsPerSecond))
+        longRows.append(row)
       }
-      print(ProgressLine.line(long, peak: peak.gigaflopsPerSecond))
-      results.append(long)
     }
+
+    var packed: PackedComparison?
+    let textCount = packedCount ?? (quick ? 16 : 32)
+    if textCount > 0 && shapes.isEmpty {
+      let run = try PackedBatch.run(count: textCount, settings: settings)
+      packed = PackedComparison(packed: run.packed, padded: run.padded, difference: run.difference)
+      print(ProgressLine.line(run.packed, peak: peakBefore.gigaflopsPerSecond))
+      print(ProgressLine.line(run.padded, peak: peakBefore.gigaflopsPerSecond))
+    }
+
+    print()
+    print("== sgemm peak (after the cases) ==")
+    let peakAfter = try SgemmPeak.measure(
+      size: n, warmups: 1, repetitions: sgemmRepetitions)
+    print(peakAfter.summary)
+    let loadAtEnd = LoadAverage.current
+    print("load average (1/5/15 min): \(loadAtEnd?.description ?? "unknown")")
 
     let elapsed = (ContinuousClock.now - started).seconds
     let report = BenchmarkReport(
       system: system, environmentCoreType: OpenBLAS.environmentCoreType, coreNote: coreNote,
-      peak: peak, settings: settings, results: results, elapsedSeconds: elapsed)
+      peakBefore: peakBefore, peakAfter: peakAfter, bandwidth: bandwidth,
+      load: (loadAtStart, loadAtEnd), settings: settings,
+      nativeBuildFlags: nativeBinary == nil ? nil : nativeBuildFlags,
+      contenderNotes: contenders.notes, contenderVersions: contenders.versions,
+      results: results, longRows: longRows, packed: packed, elapsedSeconds: elapsed)
     print()
     print(report.markdown)
     let files = try report.write(to: outputDirectory)
@@ -202,20 +305,37 @@ struct AttentionBenchmark: ParsableCommand {
 /// The short line printed as each result arrives.
 enum ProgressLine {
   static let header =
-    pad("case", 28) + pad("path", 19) + padLeft("ms", 10) + padLeft("GFLOP/s", 10)
-    + padLeft("% peak", 8) + padLeft("extra MiB", 11) + "  note"
+    pad("case", 34) + pad("path", 19) + padLeft("ms", 10) + padLeft("min–max", 18)
+    + padLeft("GFLOP/s", 10) + padLeft("% peak", 8) + padLeft("extra MiB", 11) + "  note"
 
   static func line(_ result: BenchmarkResult, peak: Double) -> String {
-    var text = pad(result.shape.label, 28) + pad(result.path, 19)
-    if let median = result.medianSeconds, let gigaflops = result.gigaflopsPerSecond {
-      text += padLeft(formatted(median * 1000, digits: 1), 10)
+    var text = pad(result.shape.label, 34) + pad(result.path, 19)
+    if let times = result.times, let gigaflops = result.gigaflopsPerSecond {
+      text += padLeft(times.medianMilliseconds, 10)
+      text += padLeft(times.spreadMilliseconds, 18)
       text += padLeft(rate(gigaflops), 10)
       text += padLeft(rate(100 * gigaflops / peak), 8)
       text += padLeft(result.peakBytes.map(mebibytes) ?? "n/a", 11)
     } else {
-      text += String(repeating: " ", count: 39)
+      text += String(repeating: " ", count: 57)
     }
     if let note = result.note { text += "  " + note }
+    return text
+  }
+
+  /// A contender's figures under the library's row: its times and the library's speed-up.
+  static func contenderLine(_ contender: ContenderResult, library: Double?) -> String {
+    var text = pad("", 34) + pad("  " + contender.name, 19)
+    if let times = contender.times {
+      text += padLeft(times.medianMilliseconds, 10) + padLeft(times.spreadMilliseconds, 18)
+      if let speedup = contender.speedup(over: library) {
+        text += "  time ÷ library's: \(formatted(speedup, digits: 2))"
+      }
+      if let difference = contender.maximumDifference {
+        text += ", max abs diff \(scientific(difference))"
+      }
+    }
+    if let note = contender.note { text += "  " + note }
     return text
   }
 

@@ -10,17 +10,59 @@ struct BenchmarkResult: Sendable {
   var shape: BenchmarkShape
   /// The backend's name as the command-line tool spells it (`blas`, `blas-materialized`, `naive`).
   var path: String
-  /// Median seconds of the timed runs; `nil` when the path was skipped.
-  var medianSeconds: Double?
-  var runCount = 0
+  /// The timed runs; `nil` when the path was skipped.
+  var times: RunTimes?
   /// Peak resident growth during one call, in bytes (output included).
   var peakBytes: Int?
   var differenceFromNaive: Double?
   var differenceFromDouble: Double?
   var speedupOverNaive: Double?
   var note: String?
+  /// The contenders timed alternately with this path (the fused path only).
+  var contenders: [ContenderResult] = []
+  /// The load averages when the case started.
+  var loadAverage: LoadAverage? = LoadAverage.current
+  /// The floating-point operations the GFLOP/s column counts (the shape's, unless a row such as
+  /// a sliding window or packed batch does less work).
+  var operations: Double?
 
-  var gigaflopsPerSecond: Double? { medianSeconds.map { shape.floatingPointOperations / $0 / 1e9 } }
+  init(
+    shape: BenchmarkShape, path: String, times: RunTimes? = nil, peakBytes: Int? = nil,
+    differenceFromNaive: Double? = nil, differenceFromDouble: Double? = nil,
+    speedupOverNaive: Double? = nil, note: String? = nil
+  ) {
+    self.shape = shape
+    self.path = path
+    self.times = times
+    self.peakBytes = peakBytes
+    self.differenceFromNaive = differenceFromNaive
+    self.differenceFromDouble = differenceFromDouble
+    self.speedupOverNaive = speedupOverNaive
+    self.note = note
+  }
+
+  /// Median seconds of the timed runs; `nil` when the path was skipped.
+  var medianSeconds: Double? { times?.median }
+  var runCount: Int { times?.count ?? 0 }
+  var countedOperations: Double { operations ?? shape.floatingPointOperations }
+  var gigaflopsPerSecond: Double? { medianSeconds.map { countedOperations / $0 / 1e9 } }
+}
+
+/// A contender's figures on one case, timed alternately with the library's fused path.
+struct ContenderResult: Sendable {
+  /// `native`, `torch` or `onnxruntime`.
+  var name: String
+  var label: String
+  var times: RunTimes?
+  /// Largest absolute difference between its output and the library's.
+  var maximumDifference: Double?
+  var note: String?
+
+  /// The contender's median time over the library's: above 1, the library is faster.
+  func speedup(over library: Double?) -> Double? {
+    guard let library, let times else { return nil }
+    return times.median / library
+  }
 }
 
 /// What the runner is asked to do, from the command line.
@@ -37,12 +79,15 @@ struct BenchmarkSettings: Sendable {
   var skipsNaive: Bool
   /// The release build's extra compiler flags, as `make bench` passed them (for the report).
   var buildFlags: String
+  /// Rounds of alternation between the fused path and its contenders.
+  var rounds: Int
 }
 
 /// Runs each path of each case: warm-up, one run under the memory probe (whose output is kept
 /// for the accuracy columns), then the timed runs.
 struct BenchmarkRunner {
   let settings: BenchmarkSettings
+  let contenders: Contenders?
 
   /// Seeded inputs for a case; each tensor owns its storage alone, so nothing in a timed region
   /// can trigger a copy-on-write.
@@ -60,15 +105,25 @@ struct BenchmarkRunner {
     return (q, k, v)
   }
 
+  /// The library's attention on a case's inputs: its causal mask (bottom-right) and sliding
+  /// window, on `backend`.
+  static func attention(
+    _ shape: BenchmarkShape, query: Tensor<Float>, key: Tensor<Float>, value: Tensor<Float>,
+    backend: AttentionBackend = .blas
+  ) throws -> Tensor<Float> {
+    try scaledDotProductAttention(
+      query: query, key: key, value: value, causal: shape.causal ? .bottomRight : nil,
+      window: shape.window.map(AttentionWindow.sliding), backend: backend)
+  }
+
   /// All paths on one shape, the naive one first when it fits the time limit.
   func run(_ shape: BenchmarkShape, seed: UInt64, progress: (BenchmarkResult) -> Void) throws
     -> [BenchmarkResult]
   {
     let (q, k, v) = try Self.makeInputs(for: shape, seed: seed)
     let reference = SampledReference(shape: shape, query: q, key: k, value: v)
-    let causal: CausalAlignment? = shape.causal ? .bottomRight : nil
     func attention(_ backend: AttentionBackend) throws -> Tensor<Float> {
-      try scaledDotProductAttention(query: q, key: k, value: v, causal: causal, backend: backend)
+      try Self.attention(shape, query: q, key: k, value: v, backend: backend)
     }
 
     var results = [BenchmarkResult]()
@@ -88,8 +143,8 @@ struct BenchmarkRunner {
       let result: BenchmarkResult
       do {
         result = try runFast(
-          backend, shape: shape, attention: attention, reference: reference,
-          naiveOutput: naiveOutput, naiveSeconds: naiveSeconds)
+          backend, shape: shape, seed: seed, inputs: (q, k, v), attention: attention,
+          reference: reference, naiveOutput: naiveOutput, naiveSeconds: naiveSeconds)
       } catch let error as AttentionError {
         // A refusal (the memory budget, say) is a result for this path, not the end of the run.
         result = BenchmarkResult(shape: shape, path: backend.rawValue, note: "refused: \(error)")
@@ -102,9 +157,11 @@ struct BenchmarkRunner {
   }
 
   /// One BLAS path: warm-up (a single run if it is slow), one run under the memory probe, then
-  /// the timed runs.
+  /// the timed runs — on the fused path in rounds, each round the library's runs followed by
+  /// each contender's, so that a change in the machine's load falls on all of them alike.
   private func runFast(
-    _ backend: AttentionBackend, shape: BenchmarkShape,
+    _ backend: AttentionBackend, shape: BenchmarkShape, seed: UInt64,
+    inputs: (query: Tensor<Float>, key: Tensor<Float>, value: Tensor<Float>),
     attention: (AttentionBackend) throws -> Tensor<Float>, reference: SampledReference,
     naiveOutput: Tensor<Float>?, naiveSeconds: Double?
   ) throws -> BenchmarkResult {
@@ -119,16 +176,71 @@ struct BenchmarkRunner {
     let repetitions = Timing.repetitions(
       settings.repetitions, runSeconds: last, minimumSeconds: settings.minimumTimedSeconds,
       budgetSeconds: settings.budgetSeconds, ceiling: 50)
-    let times = try Timing.measure(warmups: 0, repetitions: repetitions) {
-      Sink.consume(try attention(backend).scalars[0])
+
+    var rivals = [ContenderResult]()
+    var rivalTimes = [String: [Double]]()
+    if backend == .blas, let contenders, !contenders.isEmpty {
+      let loaded = contenders.load(shape: shape, seed: seed, inputs: inputs)
+      for name in contenders.names {
+        var rival = ContenderResult(
+          name: name, label: contenders.label(of: name), note: loaded.skipped[name])
+        if let values = loaded.outputs[name] {
+          rival.maximumDifference = Self.maximumDifference(values, output.scalars)
+        }
+        rivals.append(rival)
+      }
+    }
+    let rounds = rivals.contains { $0.note == nil } ? Swift.max(1, settings.rounds) : 1
+    let perRound = Swift.max(1, (repetitions + rounds - 1) / rounds)
+    var times = [Double]()
+    for round in 0..<rounds {
+      if round > 0 { Timing.settle() }
+      times += try Timing.measure(warmups: 0, repetitions: perRound) {
+        Sink.consume(try attention(backend).scalars[0])
+      }
+      for index in rivals.indices where rivals[index].note == nil {
+        Timing.settle()
+        let name = rivals[index].name
+        // A contender much slower than the library gets fewer runs, within the time budget.
+        var runs = perRound
+        if let seen = rivalTimes[name], !seen.isEmpty {
+          let affordable = Int(settings.budgetSeconds / Double(rounds) / Timing.median(seen))
+          runs = Swift.max(1, Swift.min(perRound, affordable))
+        }
+        do {
+          rivalTimes[name, default: []] += try contenders!.time(
+            name, warmups: round == 0 ? 1 : 0, runs: runs)
+        } catch {
+          rivals[index].note = "\(error)"
+        }
+      }
+    }
+    for index in rivals.indices {
+      if let seen = rivalTimes[rivals[index].name], !seen.isEmpty {
+        rivals[index].times = RunTimes(seen)
+      }
     }
     let median = Timing.median(times)
-    return BenchmarkResult(
-      shape: shape, path: backend.rawValue, medianSeconds: median, runCount: times.count,
+    var result = BenchmarkResult(
+      shape: shape, path: backend.rawValue, times: RunTimes(times),
       peakBytes: peak,
       differenceFromNaive: naiveOutput.map { Double(output.maxAbsoluteDifference(to: $0)) },
       differenceFromDouble: reference.maximumDifference(to: output, shape: shape),
       speedupOverNaive: naiveSeconds.map { $0 / median })
+    result.contenders = rivals
+    return result
+  }
+
+  /// The largest absolute difference between two outputs; infinity when their sizes differ or
+  /// either holds a NaN where the other does not.
+  static func maximumDifference(_ a: [Float], _ b: [Float]) -> Double {
+    guard a.count == b.count else { return .infinity }
+    var worst = 0.0
+    for index in a.indices {
+      let difference = abs(Double(a[index]) - Double(b[index]))
+      if !(difference <= worst) { worst = difference.isNaN ? .infinity : difference }
+    }
+    return worst
   }
 
   /// The naive path, or a skipped row with its estimated time.
@@ -174,8 +286,7 @@ struct BenchmarkRunner {
           }[0])
       }
     }
-    result.medianSeconds = Timing.median(times)
-    result.runCount = runs
+    result.times = RunTimes(times)
     result.differenceFromDouble = output.map { reference.maximumDifference(to: $0, shape: shape) }
     return (result, output)
   }

@@ -10,10 +10,13 @@ struct BenchmarkShape: Hashable, Sendable {
   var keyCount: Int
   var headDimension: Int
   var causal: Bool
+  /// A sliding window (``AttentionWindow/sliding(_:)``): each query sees its aligned position
+  /// and the `window − 1` keys before it; `nil` for none.
+  var window: Int?
 
   init(
     batch: Int, heads: Int, kvHeads: Int? = nil, queries: Int, keys: Int? = nil, dimension: Int,
-    causal: Bool = false
+    causal: Bool = false, window: Int? = nil
   ) {
     batchCount = batch
     queryHeadCount = heads
@@ -22,16 +25,39 @@ struct BenchmarkShape: Hashable, Sendable {
     keyCount = keys ?? queries
     headDimension = dimension
     self.causal = causal
+    self.window = window
+  }
+
+  /// The (query, key) pairs a row sees, summed over the queries of one head: `Nq·Nk`, about half
+  /// with a causal mask (counted as exactly half, as is the custom), and with a sliding window
+  /// the exact count of its band.
+  var visiblePairCount: Double {
+    let full = Double(queryCount) * Double(keyCount)
+    guard let window else { return causal ? full / 2 : full }
+    // Query i (aligned position p = i + Nk − Nq) sees keys max(0, p − w + 1)…min(p, Nk − 1),
+    // or up to p + … without a causal mask (not used by the benchmark: counted as the band).
+    var pairs = 0.0
+    let offset = keyCount - queryCount
+    for i in 0..<queryCount {
+      let p = i + offset
+      let last = causal ? Swift.min(p, keyCount - 1) : keyCount - 1
+      let first = Swift.max(0, p - window + 1)
+      if last >= first { pairs += Double(last - first + 1) }
+    }
+    return pairs
   }
 
   /// Multiply-adds counted as two operations: `4·B·Hq·Nq·Nk·D` (two products, `Q·Kᵀ` and `P·V`),
   /// half of it with a causal mask. Softmax work is not counted, as is the custom.
   var floatingPointOperations: Double {
-    let full =
-      4 * Double(batchCount) * Double(queryHeadCount) * Double(queryCount) * Double(keyCount)
-      * Double(headDimension)
-    return causal ? full / 2 : full
+    4 * Double(batchCount) * Double(queryHeadCount) * visiblePairCount * Double(headDimension)
   }
+
+  /// Bytes of `Float` keys and values: what a decoding step must read from memory at least.
+  var keyValueBytes: Int { 2 * batchCount * keyValueHeadCount * keyCount * headDimension * 4 }
+
+  /// Whether this is a decoding step (one query against a cache of keys).
+  var isDecode: Bool { queryCount == 1 && keyCount > 1 }
 
   /// Elements of the query, key and value tensors together.
   var inputElementCount: Int {
@@ -51,6 +77,7 @@ struct BenchmarkShape: Hashable, Sendable {
     if keyValueHeadCount != queryHeadCount { name += " GQA" }
     if queryCount == 1 && keyCount > 1 { name += " decode" }
     if causal { name += " causal" }
+    if let window { name += " window \(window)" }
     return name
   }
 
@@ -58,12 +85,12 @@ struct BenchmarkShape: Hashable, Sendable {
   var seriesKey: String {
     "B\(batchCount) H\(queryHeadCount)"
       + (keyValueHeadCount == queryHeadCount ? "" : "/\(keyValueHeadCount)")
-      + " D\(headDimension)" + (causal ? " causal" : "")
+      + " D\(headDimension)" + (causal ? " causal" : "") + (window.map { " window \($0)" } ?? "")
   }
 }
 
 extension BenchmarkShape: ExpressibleByArgument {
-  /// Parses `BxHxNxD` with optional `:causal`, `:kv=H`, `:nq=N`, `:nk=N` suffixes, e.g.
+  /// Parses `BxHxNxD` with optional `:causal`, `:kv=H`, `:nq=N`, `:nk=N`, `:window=W` suffixes, e.g.
   /// `1x32x2048x128:kv=8:causal` or `1x32x4096x128:nq=1`.
   init?(argument: String) {
     let parts = argument.lowercased().split(separator: ":")
@@ -84,6 +111,7 @@ extension BenchmarkShape: ExpressibleByArgument {
       case "kv": keyValueHeadCount = value
       case "nq": queryCount = value
       case "nk": keyCount = value
+      case "window": window = value
       default: return nil
       }
     }
@@ -94,19 +122,23 @@ extension BenchmarkShape: ExpressibleByArgument {
 }
 
 extension BenchmarkShape {
-  /// The default cases: a sequence-length sweep at BERT-base geometry (12 heads, D = 64), a
-  /// 7B-model layer (32 heads, D = 128), a batch, causal masks, grouped-query attention and a
-  /// decoding step against a 4096-token cache.
+  /// The default cases: the shapes of issue 8's table (BERT-base and 7B-model layers, causal,
+  /// short sequences, a batch of short ones, decoding with and without grouped-query attention),
+  /// then a sequence-length sweep at BERT-base geometry, a batch, a causal 7B layer and
+  /// grouped-query prefill.
   static let standard: [BenchmarkShape] = [
-    BenchmarkShape(batch: 1, heads: 12, queries: 512, dimension: 64),
     BenchmarkShape(batch: 1, heads: 12, queries: 2048, dimension: 64),
-    BenchmarkShape(batch: 1, heads: 12, queries: 4096, dimension: 64),
     BenchmarkShape(batch: 1, heads: 32, queries: 2048, dimension: 128),
-    BenchmarkShape(batch: 4, heads: 12, queries: 512, dimension: 64),
     BenchmarkShape(batch: 1, heads: 12, queries: 2048, dimension: 64, causal: true),
+    BenchmarkShape(batch: 1, heads: 12, queries: 128, dimension: 64),
+    BenchmarkShape(batch: 32, heads: 12, queries: 64, dimension: 32),
+    BenchmarkShape(batch: 1, heads: 32, kvHeads: 8, queries: 1, keys: 4096, dimension: 128),
+    BenchmarkShape(batch: 1, heads: 32, queries: 1, keys: 4096, dimension: 128),
+    BenchmarkShape(batch: 1, heads: 12, queries: 512, dimension: 64),
+    BenchmarkShape(batch: 1, heads: 12, queries: 4096, dimension: 64),
+    BenchmarkShape(batch: 4, heads: 12, queries: 512, dimension: 64),
     BenchmarkShape(batch: 1, heads: 32, queries: 2048, dimension: 128, causal: true),
     BenchmarkShape(batch: 1, heads: 32, kvHeads: 8, queries: 2048, dimension: 128),
-    BenchmarkShape(batch: 1, heads: 32, queries: 1, keys: 4096, dimension: 128),
   ]
 
   /// The same kinds of case, small enough for a smoke run of a few seconds each.
@@ -117,6 +149,7 @@ extension BenchmarkShape {
     BenchmarkShape(batch: 2, heads: 4, queries: 256, dimension: 64),
     BenchmarkShape(batch: 1, heads: 4, queries: 1024, dimension: 64, causal: true),
     BenchmarkShape(batch: 1, heads: 8, kvHeads: 2, queries: 512, dimension: 128),
+    BenchmarkShape(batch: 1, heads: 8, kvHeads: 2, queries: 1, keys: 1024, dimension: 128),
     BenchmarkShape(batch: 1, heads: 8, queries: 1, keys: 1024, dimension: 128),
   ]
 }

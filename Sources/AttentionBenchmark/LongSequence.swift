@@ -1,9 +1,10 @@
 import Attention
 import CommandLineSupport
 
-/// The long-sequence row: one head, `N` queries and keys, `D = 64`, causal, fused path only —
+/// The long-sequence rows: one head, `N` queries and keys, `D = 64`, causal, fused path only —
 /// a size at which the materialised path's `N × N` scores would not fit in memory
-/// (`4·N²` bytes: 16 GiB at N = 65,536).
+/// (`4·N²` bytes: 16 GiB at N = 65,536) — densely and with a sliding window (Mistral's 4,096),
+/// whose time should be about the window's share of the dense causal work (0.12 at 65,536).
 enum LongSequence {
   static let dimension = 64
 
@@ -15,16 +16,18 @@ enum LongSequence {
   /// memory available, `.blas` is not the fused kernel and the row is skipped. The number of
   /// timed runs (at most 3, the first also under the memory probe; the N = 4096 run warmed the
   /// code) is cut so that the row takes at most about a minute after the first.
-  static func run(length: Int, settings: BenchmarkSettings) throws -> BenchmarkResult {
+  static func run(length: Int, window: Int? = nil, settings: BenchmarkSettings) throws
+    -> BenchmarkResult
+  {
     let shape = BenchmarkShape(
-      batch: 1, heads: 1, queries: length, dimension: dimension, causal: true)
+      batch: 1, heads: 1, queries: length, dimension: dimension, causal: true, window: window)
     var result = BenchmarkResult(shape: shape, path: AttentionBackend.blas.rawValue)
     let scoreBytes = 4 * Double(length) * Double(length)
     let scoreNote = "materialised scores would need \(formatBytes(scoreBytes))"
 
     let clock = ContinuousClock()
     let probeLength = 4096
-    if length > probeLength {
+    if length > probeLength && window == nil {
       let probeShape = BenchmarkShape(
         batch: 1, heads: 1, queries: probeLength, dimension: dimension, causal: true)
       let (pq, pk, pv) = try BenchmarkRunner.makeInputs(for: probeShape, seed: 77)
@@ -64,26 +67,26 @@ enum LongSequence {
     let (q, k, v) = try BenchmarkRunner.makeInputs(for: shape, seed: 65_536)
     let reference = SampledReference(shape: shape, query: q, key: k, value: v)
     func attention() throws -> Tensor<Float> {
-      try scaledDotProductAttention(query: q, key: k, value: v, causal: .bottomRight)
+      try BenchmarkRunner.attention(shape, query: q, key: k, value: v)
     }
+    if window != nil { Sink.consume(try attention().scalars[0]) }  // warm-up
     let measured = try MemoryProbe.measure {
       let start = clock.now
       let output = try attention()
       return (output, (clock.now - start).seconds)
     }
     var times = [measured.result.1]
-    let more = Swift.min(settings.repetitions, 3) - 1
+    let more = Swift.min(settings.repetitions, window == nil ? 3 : 5) - 1
     let affordable = Int(60 / Swift.max(measured.result.1, 1e-9))
     if more > 0 && affordable > 1 {
       times += try Timing.measure(warmups: 0, repetitions: Swift.min(more, affordable - 1)) {
         Sink.consume(try attention().scalars[0])
       }
     }
-    result.medianSeconds = Timing.median(times)
-    result.runCount = times.count
+    result.times = RunTimes(times)
     result.peakBytes = measured.peakBytes
     result.differenceFromDouble = reference.maximumDifference(to: measured.result.0, shape: shape)
-    result.note = "fused only; \(scoreNote)"
+    result.note = window == nil ? "fused only; \(scoreNote)" : "fused only"
     return result
   }
 

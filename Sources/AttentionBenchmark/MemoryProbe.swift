@@ -13,7 +13,9 @@ import Attention
 /// and the scratch of every worker thread — whether or not it was freed before returning.
 ///
 /// For this to see every large buffer, ``prepareAllocator()`` fixes glibc's mmap threshold at
-/// 128 KiB: larger allocations are then always fresh mappings, returned to the kernel when freed.
+/// 128 KiB during the probed call: larger allocations are then always fresh mappings, returned to
+/// the kernel when freed. (Timed runs do not pay for those page faults: after the probe the
+/// thresholds return to the values glibc's own policy would reach.)
 /// (By default glibc raises the threshold after each large free, so a repeated call would reuse
 /// pages already resident and show no growth.) Allocations below 128 KiB may reuse resident heap
 /// and go unseen; they are below the resolution the table reports.
@@ -33,17 +35,46 @@ enum MemoryProbe {
   /// - Returns: whether the threshold was set.
   @discardableResult
   static func prepareAllocator() -> Bool {
+    setAllocator(mmapThreshold: 128 * 1024, trimThreshold: 128 * 1024)
+  }
+
+  /// Sets glibc's thresholds to the values its dynamic policy settles at in a process that
+  /// allocates and frees the same large buffers over and over (mmap threshold 32 MiB, trim
+  /// threshold twice that): buffers are then reused from the heap, as they are in any program
+  /// that calls attention repeatedly. Timed runs use this; only the probed run uses the fixed
+  /// 128 KiB threshold, whose fresh mappings cost page faults on every call.
+  @discardableResult
+  static func useSteadyStateAllocator() -> Bool {
+    setAllocator(mmapThreshold: 32 << 20, trimThreshold: 64 << 20)
+  }
+
+  /// Returns the heap's free memory to the kernel (glibc's `malloc_trim(0)`), so that buffers
+  /// the timed runs left in the heap are neither counted before the probed call nor reused by it.
+  private static func releaseFreeMemory() {
+    typealias MallocTrim = @convention(c) (Int) -> Int32
+    guard let global = dlopen(nil, RTLD_LAZY), let symbol = dlsym(global, "malloc_trim") else {
+      return
+    }
+    _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+  }
+
+  private static func setAllocator(mmapThreshold: Int32, trimThreshold: Int32) -> Bool {
     typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-    let mmapThresholdParameter: Int32 = -3
+    let (trimParameter, mmapParameter): (Int32, Int32) = (-1, -3)
     guard let global = dlopen(nil, RTLD_LAZY), let symbol = dlsym(global, "mallopt") else {
       return false
     }
-    return unsafeBitCast(symbol, to: Mallopt.self)(mmapThresholdParameter, 128 * 1024) == 1
+    let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+    return mallopt(mmapParameter, mmapThreshold) == 1 && mallopt(trimParameter, trimThreshold) == 1
   }
 
   /// Runs `body` once and returns its result and the peak resident growth in bytes (`nil` when
-  /// the probe is unavailable).
+  /// the probe is unavailable), with the fixed 128 KiB mmap threshold during the call and the
+  /// steady-state thresholds (``useSteadyStateAllocator()``) after it.
   static func measure<R>(_ body: () throws -> R) rethrows -> (result: R, peakBytes: Int?) {
+    prepareAllocator()
+    releaseFreeMemory()
+    defer { useSteadyStateAllocator() }
     guard isAvailable, resetPeak(), let before = readStatus("VmRSS:") else {
       return (try body(), nil)
     }

@@ -41,7 +41,8 @@ struct SampledReference {
   }
 
   /// One output row in Double. Causal alignment is bottom-right (query `i` sees keys
-  /// `0…i + Nk − Nq`), the same as top-left for the square causal cases.
+  /// `0…i + Nk − Nq`), the same as top-left for the square causal cases; a sliding window of `w`
+  /// keeps keys from `i + Nk − Nq − w + 1` on.
   static func attentionRow(
     shape s: BenchmarkShape, row: (batch: Int, head: Int, query: Int),
     query: Tensor<Float>, key: Tensor<Float>, value: Tensor<Float>
@@ -50,10 +51,10 @@ struct SampledReference {
     let group = s.queryHeadCount / s.keyValueHeadCount
     let kvBase = (row.batch * s.keyValueHeadCount + row.head / group) * s.keyCount
     let queryBase = ((row.batch * s.queryHeadCount + row.head) * s.queryCount + row.query) * d
-    let visible =
-      s.causal
-      ? Swift.min(s.keyCount, Swift.max(0, row.query + s.keyCount - s.queryCount + 1))
-      : s.keyCount
+    let aligned = row.query + s.keyCount - s.queryCount
+    let end = s.causal ? Swift.min(s.keyCount, Swift.max(0, aligned + 1)) : s.keyCount
+    let first = s.window.map { Swift.max(0, aligned - $0 + 1) } ?? 0
+    let visible = end - first
     guard visible > 0 else { return [Double](repeating: 0, count: d) }
     let scale = 1 / Double(d).squareRoot()
     let q = query.scalars
@@ -62,7 +63,9 @@ struct SampledReference {
     var logits = [Double](repeating: 0, count: visible)
     for j in 0..<visible {
       var dot = 0.0
-      for c in 0..<d { dot += Double(q[queryBase + c]) * Double(k[(kvBase + j) * d + c]) }
+      for c in 0..<d {
+        dot += Double(q[queryBase + c]) * Double(k[(kvBase + first + j) * d + c])
+      }
       logits[j] = dot * scale
     }
     let maximum = logits.max()!
@@ -74,7 +77,7 @@ struct SampledReference {
     var output = [Double](repeating: 0, count: d)
     for j in 0..<visible {
       let weight = logits[j] / total
-      for c in 0..<d { output[c] += weight * Double(v[(kvBase + j) * d + c]) }
+      for c in 0..<d { output[c] += weight * Double(v[(kvBase + first + j) * d + c]) }
     }
     return output
   }

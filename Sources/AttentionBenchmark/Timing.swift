@@ -1,3 +1,9 @@
+import CommandLineSupport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Wall-clock timing with warm-up and medians.
 enum Timing {
   /// Runs `body` `warmups` times untimed, then `repetitions` times timed, and returns the timed
@@ -18,6 +24,12 @@ enum Timing {
       seconds.append((clock.now - start).seconds)
     }
     return seconds
+  }
+
+  /// Sleeps 50 ms: between two contenders' runs, the thread pools of the one that just ran
+  /// (OpenBLAS's, OpenMP's, ONNX Runtime's) stop spinning before the other starts.
+  static func settle() {
+    usleep(50_000)
   }
 
   /// The middle value (the mean of the two middle values for an even count).
@@ -58,4 +70,50 @@ enum Sink {
 
   @inline(never)
   static func consume(_ x: Float) { value += x }
+}
+
+/// The timed runs of one measurement, summarised: the median and the spread around it.
+struct RunTimes: Sendable, Codable {
+  /// Every timed run, in seconds, in the order run.
+  var seconds: [Double]
+
+  init(_ seconds: [Double]) {
+    precondition(!seconds.isEmpty, "RunTimes of no run")
+    self.seconds = seconds
+  }
+
+  var count: Int { seconds.count }
+  var median: Double { Timing.median(seconds) }
+  var minimum: Double { seconds.min()! }
+  var maximum: Double { seconds.max()! }
+
+  /// The first and third quartiles (medians of the lower and upper halves).
+  var quartiles: (lower: Double, upper: Double) {
+    let sorted = seconds.sorted()
+    let half = sorted.count / 2
+    guard half > 0 else { return (sorted[0], sorted[0]) }
+    return (
+      Timing.median(Array(sorted[..<half])),
+      Timing.median(Array(sorted[(sorted.count - half)...]))
+    )
+  }
+
+  /// `12.3–14.0` in milliseconds with the digits the median gets.
+  var spreadMilliseconds: String {
+    let digits = Self.digits(forMilliseconds: median * 1000)
+    return formatted(minimum * 1000, digits: digits) + "–"
+      + formatted(maximum * 1000, digits: digits)
+  }
+
+  /// The median in milliseconds with digits that suit its size.
+  var medianMilliseconds: String {
+    formatted(median * 1000, digits: Self.digits(forMilliseconds: median * 1000))
+  }
+
+  static func digits(forMilliseconds value: Double) -> Int {
+    value < 1 ? 3 : value < 10 ? 2 : 1
+  }
+
+  /// Times summed with `other`'s (both sides of an alternation that belong to one path).
+  func appending(_ other: [Double]) -> RunTimes { RunTimes(seconds + other) }
 }

@@ -1,21 +1,32 @@
 #!/usr/bin/env python3
-"""The PyTorch side of `make bench-model`: all-MiniLM-L6-v2 sentences per second with
-transformers' BertModel, timed the way `attention embed --benchmark` times the Swift engine.
+"""The comparison half of `make bench-model`: the whole `attention embed` process against
+sentence-transformers' `encode`, on the same texts, in the same run.
 
-Both sides run the same pipeline on the same sentences: tokenise (the model's own tokenizer,
-truncation to 256), sort by token count, run batches of --batch-size through the encoder in
-float32, mean-pool over real tokens, L2-normalise. Each side embeds one batch to warm up, then
-times one pass over every sentence. PyTorch uses its default thread count (one per core).
+Swift side: the wall time of the complete process `attention embed --model M --input F
+--batch-size B --output e.npy` — start-up, model loading, tokenising, encoder, pooling, writing
+the file — as a user running the command pays it.
 
-With --compare e.npy (the Swift embeddings of the same sentences) it also prints the smallest
-cosine similarity between the two sides' embeddings.
+Python side: `SentenceTransformer(M, device="cpu").encode(texts, batch_size=B,
+normalize_embeddings=True)` with torch.set_num_threads(--threads), after loading the model and
+one warm-up batch: the encode call alone (a long-lived Python service's cost), so the ratio is
+conservative for the Swift side. The model loading time is printed beside it.
 
-Exits 0 with a note when torch or transformers is not installed (the Swift figures stand alone).
+The two sides alternate for --rounds rounds; each side's figure is its median. Throughput is
+texts per second; the ratio is Swift's throughput over sentence-transformers'. Accuracy: the
+cosine similarity between the two sides' embeddings of each text, and the smallest of them.
+
+Exits 0 with a note when sentence-transformers (or numpy) is not installed: the Swift figures
+stand alone then. With --output, writes the figures as JSON.
 """
 
 import argparse
+import json
 import os
+import platform
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,59 +37,127 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent.parent
 
 
+def load_average():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / ".model-cache" / "all-MiniLM-L6-v2")
-    parser.add_argument("--input", type=Path, default=HERE / "bench_sentences.txt")
+    parser.add_argument("--input", type=Path, default=HERE / "bench_mixed_lengths.txt")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--compare", type=Path, help="Swift embeddings (.npy) to compare with")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--swift-binary", type=Path, required=True,
+                        help="the built `attention` executable")
+    parser.add_argument("--output", type=Path, help="write the figures here as JSON")
     arguments = parser.parse_args()
+
+    texts = arguments.input.read_text(encoding="utf-8").split("\n")
+    if texts and texts[-1] == "":
+        texts.pop()
+    print(f"texts: {len(texts)} from {arguments.input}; batch size {arguments.batch_size}; "
+          f"load average {load_average()}")
+
     try:
         import numpy as np
         import torch
-        from transformers import AutoTokenizer, BertModel
+        from sentence_transformers import SentenceTransformer
+        import sentence_transformers
+        missing = None
     except ImportError as error:
-        print(f"reference: skipped, PyTorch reference unavailable ({error}); "
-              "install it with: pip install torch==2.13.0 transformers")
-        return
+        missing = str(error)
 
-    sentences = arguments.input.read_text(encoding="utf-8").split("\n")
-    if sentences and sentences[-1] == "":
-        sentences.pop()
-    tokenizer = AutoTokenizer.from_pretrained(str(arguments.model))
-    model = BertModel.from_pretrained(str(arguments.model)).eval()
+    work = Path(tempfile.mkdtemp(prefix="bench-model-"))
+    swift_output = work / "swift.npy"
+    command = [str(arguments.swift_binary), "embed", "--model", str(arguments.model),
+               "--input", str(arguments.input), "--batch-size", str(arguments.batch_size),
+               "--output", str(swift_output)]
+    print("swift: " + " ".join(command))
 
-    def embed(texts):
-        lengths = [len(tokenizer(t, truncation=True, max_length=256)["input_ids"]) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
-        result = torch.empty(len(texts), model.config.hidden_size)
-        with torch.inference_mode():
-            for start in range(0, len(order), arguments.batch_size):
-                indices = order[start:start + arguments.batch_size]
-                batch = tokenizer([texts[i] for i in indices], padding=True, truncation=True,
-                                  max_length=256, return_tensors="pt")
-                hidden = model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                result[indices] = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return result
+    def run_swift():
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
 
-    embed(sentences[:arguments.batch_size])
-    start = time.perf_counter()
-    embeddings = embed(sentences)
-    seconds = time.perf_counter() - start
-    print(f"pytorch {torch.__version__} ({torch.get_num_threads()} threads): {seconds:.3f} s, "
-          f"{len(sentences) / seconds:.1f} sentences/s")
-    if arguments.compare:
-        swift = np.load(arguments.compare).astype(np.float64)
-        reference = embeddings.double().numpy()
+    run_swift()  # warm the page cache for the binary and the model file
+    model = None
+    if missing is None:
+        torch.set_num_threads(arguments.threads)
+        start = time.perf_counter()
+        model = SentenceTransformer(str(arguments.model), device="cpu")
+        load_seconds = time.perf_counter() - start
+
+        def run_python():
+            start = time.perf_counter()
+            result = model.encode(texts, batch_size=arguments.batch_size,
+                                  normalize_embeddings=True, convert_to_numpy=True)
+            return time.perf_counter() - start, result
+
+        model.encode(texts[:arguments.batch_size], batch_size=arguments.batch_size)
+    else:
+        print(f"sentence-transformers: not installed ({missing}); timing the Swift process alone "
+              "(pip install sentence-transformers, or set ATTENTION_PEERS_PYTHON)")
+
+    swift_times, python_times, python_embeddings = [], [], None
+    for _ in range(max(1, arguments.rounds)):
+        swift_times.append(run_swift())
+        if model is not None:
+            seconds, python_embeddings = run_python()
+            python_times.append(seconds)
+
+    swift_seconds = statistics.median(swift_times)
+    figures = {
+        "texts": len(texts), "batch_size": arguments.batch_size, "threads": arguments.threads,
+        "load_average": load_average(), "machine": platform.processor() or platform.machine(),
+        "swift_process_seconds": swift_times,
+        "swift_texts_per_second": len(texts) / swift_seconds,
+    }
+    print(f"swift `attention embed` process (model loading included): median "
+          f"{swift_seconds:.3f} s ({min(swift_times):.3f}–{max(swift_times):.3f}), "
+          f"{len(texts) / swift_seconds:.1f} texts/s")
+    if model is not None:
+        python_seconds = statistics.median(python_times)
+        ratio = python_seconds / swift_seconds
+        swift = np.load(swift_output).astype(np.float64)
+        reference = python_embeddings.astype(np.float64)
         if swift.shape != reference.shape:
-            sys.exit(f"error: {arguments.compare} has shape {swift.shape}, "
-                     f"expected {reference.shape}")
+            sys.exit(f"error: the Swift embeddings have shape {swift.shape}, "
+                     f"sentence-transformers' {reference.shape}")
         cosines = (swift * reference).sum(1) / (
             np.linalg.norm(swift, axis=1) * np.linalg.norm(reference, axis=1))
-        print(f"swift vs pytorch: min cosine {cosines.min():.9f} over {len(cosines)} sentences, "
-              f"max abs difference {np.abs(swift - reference).max():.2e}")
+        worst = int(cosines.argmin())
+        print(f"sentence-transformers {sentence_transformers.__version__} encode "
+              f"(torch {torch.__version__}, {torch.get_num_threads()} threads, model loaded "
+              f"beforehand in {load_seconds:.2f} s): median {python_seconds:.3f} s "
+              f"({min(python_times):.3f}–{max(python_times):.3f}), "
+              f"{len(texts) / python_seconds:.1f} texts/s")
+        print(f"throughput ratio swift / sentence-transformers: {ratio:.2f}x "
+              f"(goal: at least 1.5x)")
+        print(f"cosine per text: min {cosines.min():.9f} (text {worst}), "
+              f"{int((cosines < 0.99999).sum())} of {len(cosines)} below 0.99999")
+        figures.update({
+            "sentence_transformers": sentence_transformers.__version__,
+            "torch": torch.__version__,
+            "python_encode_seconds": python_times,
+            "python_model_load_seconds": load_seconds,
+            "python_texts_per_second": len(texts) / python_seconds,
+            "throughput_ratio": ratio,
+            "min_cosine": float(cosines.min()),
+            "texts_below_0_99999": int((cosines < 0.99999).sum()),
+        })
+    else:
+        figures["sentence_transformers"] = None
+        figures["missing"] = missing
+    if arguments.output:
+        arguments.output.parent.mkdir(parents=True, exist_ok=True)
+        arguments.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {arguments.output}")
+    swift_output.unlink(missing_ok=True)
+    work.rmdir()
 
 
 if __name__ == "__main__":
