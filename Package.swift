@@ -40,7 +40,7 @@ let package = Package(
     // so `import Attention` is all a user writes.
     .target(
       name: "Attention",
-      dependencies: ["AttentionCore", "TensorFiles", "COpenBLAS", "CLAPACKE"],
+      dependencies: ["AttentionCore", "TensorFiles", "COpenBLAS", "CLAPACKE", "CAttentionKernels"],
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
     // `.npy` and `.safetensors` reading and writing; usable on its own.
@@ -58,6 +58,11 @@ let package = Package(
       name: "AttentionCore",
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
+    // The softmax's inner vector loops (exp with the running sum, row maximum, scaling, the
+    // non-finite scan) in C, compiled for AVX-512F, AVX2+FMA and SSE2 with per-function target
+    // attributes and chosen at run time, so a plain `swift build` runs the CPU's widest vector
+    // unit; a portable variant elsewhere. Only `Kernels/VectorKernels.swift` imports it.
+    .target(name: "CAttentionKernels"),
 
     // MARK: - Models built on the engine
 
@@ -77,12 +82,13 @@ let package = Package(
 
     // MARK: - Executables
 
-    // The `attention` command: sdpa, mha, embed, demo, info.
+    // The `attention` command: sdpa, mha, embed, generate, demo, info.
     .executableTarget(
       name: "AttentionCLI",
       dependencies: [
         "Attention",
         "SentenceEmbedding",
+        "TextGeneration",
         "CommandLineSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
@@ -134,7 +140,8 @@ let package = Package(
       name: "SentenceEmbeddingTests",
       dependencies: ["SentenceEmbedding", "Attention", "AttentionTestSupport"]
     ),
-    // Reads the tokenizers in Tests/Fixtures/TextGeneration (made by make_tokenizers.py).
+    // Reads the tokenizers and the tiny decoder models in Tests/Fixtures/TextGeneration (made by
+    // make_tokenizers.py and make_models.py) and compares them with tokenizers and transformers.
     .testTarget(
       name: "TextGenerationTests",
       dependencies: ["TextGeneration"]

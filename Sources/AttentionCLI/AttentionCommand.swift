@@ -35,6 +35,7 @@ struct AttentionCommand: ParsableCommand {
       InfoCommand.self,
       EmbedCommand.self,
       DemoCommand.self,
+      GenerateCommand.self,
     ]
   )
 

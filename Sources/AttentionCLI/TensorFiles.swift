@@ -73,11 +73,16 @@ enum TensorFiles {
   /// - Throws: the writer's message naming the path (or "standard output"), followed by the
   ///   option.
   static func write(_ tensor: AnyTensor, to file: FileArgument) throws {
+    try writeBytes(NPY.encode(tensor), to: file)
+  }
+
+  /// Writes `bytes` to `file` as ``write(_:to:)`` writes a tensor (atomically for a regular file).
+  static func writeBytes(_ bytes: [UInt8], to file: FileArgument) throws {
     do {
       if file.isStandardOutput {
-        try DirectOutput.writeStandardOutput(NPY.encode(tensor))
+        try DirectOutput.writeStandardOutput(bytes)
       } else {
-        try NPY.write(tensor, to: file.path)
+        try AtomicFile.write(bytes, to: file.path)
       }
     } catch {
       throw CommandLineError("\(error) (\(file.option))")

@@ -6,8 +6,8 @@ import Foundation
 ///
 /// The tensors are found by their Hugging Face names (`embeddings.word_embeddings.weight`,
 /// `encoder.layer.3.attention.self.query.weight`, …) and checked against the sizes in
-/// `config.json`. Linear weights keep PyTorch's `[out, in]` layout (``Linear``: `y = x·Wᵀ + b`),
-/// and each layer's attention is the engine's ``MultiHeadAttention``.
+/// `config.json`. Linear weights keep PyTorch's `[out, in]` layout (`Linear`: `y = x·Wᵀ + b`),
+/// and each layer's attention is the engine's `MultiHeadAttention`.
 ///
 /// ```swift
 /// let weights = try SafetensorsFile.read(from: "model.safetensors")
@@ -27,7 +27,7 @@ public struct BertEncoder: Sendable {
   ///
   /// - Parameters:
   ///   - configuration: the sizes; checked with ``BertConfiguration/validate()``.
-  ///   - weights: the checkpoint's tensors by their Hugging Face names (see the type's
+  ///   - file: the checkpoint's tensors by their Hugging Face names (see the type's
   ///     description). Besides the encoder's own, only `embeddings.position_ids` and
   ///     `pooler.dense.{weight,bias}` may be present; they are ignored.
   /// - Throws: ``SentenceEmbeddingError`` naming the file and the tensor: `missingTensor`,
@@ -127,7 +127,7 @@ public struct BertEncoder: Sendable {
   ///
   /// The same numbers as the padded ``callAsFunction(_:backend:)`` on the real rows (within
   /// rounding), without computing any padding: every projection, the feed-forward blocks and
-  /// attention (``PackedSequences``) run on the `T` real tokens only.
+  /// attention (`PackedSequences`) run on the `T` real tokens only.
   ///
   /// - Parameters:
   ///   - batch: the token ids (its padding is ignored).

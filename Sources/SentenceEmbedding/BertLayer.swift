@@ -11,7 +11,7 @@ import Attention
 ///
 /// Shapes: `x`, `h`, `y` are `[B, N, H]`; the feed-forward block widens to `[B, N, I]`.
 public struct BertLayer: Sendable {
-  /// The self-attention block: the engine's ``MultiHeadAttention`` with BERT's query, key,
+  /// The self-attention block: the engine's `MultiHeadAttention` with BERT's query, key,
   /// value and output projections (`attention.self.{query,key,value}`, `attention.output.dense`).
   public let attention: MultiHeadAttention<Float>
   /// `attention.output.LayerNorm`.
@@ -32,7 +32,7 @@ public struct BertLayer: Sendable {
   ///   - backend: which attention kernel runs.
   /// - Returns: the layer's output `[B, N, H]`. Rows past a sequence's length hold values that
   ///   depend only on the real tokens; they are padding and are to be ignored.
-  /// - Throws: ``AttentionError`` when `hidden` is not `[B, N, H]` or the lengths are invalid.
+  /// - Throws: `AttentionError` when `hidden` is not `[B, N, H]` or the lengths are invalid.
   /// - Complexity: O(B·N·H·(4·H + 2·I) + B·N²·H) time.
   public func callAsFunction(
     _ hidden: Tensor<Float>, keyLengths: [Int], backend: AttentionBackend = .blas
@@ -48,7 +48,7 @@ public struct BertLayer: Sendable {
   ///     own tokens.
   ///   - backend: which attention kernel runs.
   /// - Returns: the layer's output `[T, H]`.
-  /// - Throws: ``AttentionError`` when `hidden` is not `[T, H]` or the lengths do not sum to `T`.
+  /// - Throws: `AttentionError` when `hidden` is not `[T, H]` or the lengths do not sum to `T`.
   /// - Complexity: O(T·H·(4·H + 2·I) + Σ n_s²·H) time: no padding token in any product.
   public func callAsFunction(
     packed hidden: Tensor<Float>, sequenceLengths: [Int], backend: AttentionBackend = .blas

@@ -4,7 +4,7 @@ import AttentionCore
 ///
 /// Tensor files (`.npy`, `.safetensors`) say in their header which element type they hold;
 /// `AnyTensor` carries that choice as a case, with the elements as the file stores them. Extract
-/// a typed ``Tensor`` with ``floatingPoint(as:)`` (which converts any floating-point case to
+/// a typed `Tensor` with ``floatingPoint(as:)`` (which converts any floating-point case to
 /// `Float` or `Double`), ``integer()`` or ``boolean()``:
 ///
 /// ```swift
@@ -46,7 +46,7 @@ public enum AnyTensor: Sendable, Equatable {
 
   /// Wraps a floating-point tensor: `Float` becomes ``float32(_:)``, `Double` ``float64(_:)``.
   ///
-  /// Generic code over ``AttentionScalar`` uses this to write its results without a type switch.
+  /// Generic code over `AttentionScalar` uses this to write its results without a type switch.
   /// - Complexity: O(1).
   public init<Scalar: AttentionScalar>(_ tensor: Tensor<Scalar>) {
     if let float = tensor as? Tensor<Float> {

@@ -17,6 +17,18 @@ public struct TextGenerationError: Error, Equatable, Sendable, CustomStringConve
     /// The file asks for a component this library does not implement: a model other than BPE,
     /// or a normalizer, pre-tokenizer, post-processor or decoder of an unknown `type`.
     case unsupportedComponent
+    /// A model's `config.json` (or `generation_config.json`) lacks a field the model needs, or a
+    /// field has the wrong type or an invalid value.
+    case invalidConfiguration
+    /// The configuration names an architecture (or activation, RoPE type) this library does not
+    /// implement.
+    case unsupportedArchitecture
+    /// A weight the configuration implies is missing from the checkpoint, has the wrong shape
+    /// or is not floating-point.
+    case invalidWeights
+    /// A request the model cannot serve: more positions than `max_position_embeddings`, a token
+    /// id outside the vocabulary, an invalid sampling parameter.
+    case invalidRequest
   }
 
   /// The broad class of problem.

@@ -9,7 +9,8 @@ import Testing
 
 @Suite("Row softmax against a Double reference")
 struct RowSoftmaxTests {
-  /// Row lengths around the 16- and 8-lane vector widths, so every tail length is covered.
+  /// Row lengths around the 2-, 4-, 8- and 16-lane vector widths of the row kernels. The public
+  /// `softmax` runs the process's instruction set; ``everyInstructionSet(level:)`` runs each.
   static let widths = [1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 257]
 
   /// softmax in Double with the C library's exp, summed in order.
@@ -86,5 +87,61 @@ struct RowSoftmaxTests {
     let maximum = partly.max()!
     let expected = maximum + Glibc.log(partly.map { Glibc.exp($0 - maximum) }.reduce(0, +))
     #expect(abs(value - expected) <= 1e-13)
+  }
+
+  @Test(
+    "Every instruction set: rows of 0…67 match the Double reference; masked and NaN rows",
+    arguments: VectorKernels.supportedLevels)
+  func everyInstructionSet(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    var empty: Float = 42
+    #expect(RowSoftmax.normalize(&empty, count: 0, using: kernels) == -.infinity)
+    #expect(empty == 42)
+    for width in 1...67 {
+      var generator = SplitMix64(seed: 500 + UInt64(width))
+      var logits = (0..<width).map { _ in Float.random(in: -12..<12, using: &generator) }
+      if width > 2 { logits[width / 3] = -.infinity }  // a masked key
+      let expected = Self.reference(logits.map(Double.init))
+      let maximum = Double(logits.max()!)
+      let expectedLSE =
+        maximum + Glibc.log(logits.map { Glibc.exp(Double($0) - maximum) }.reduce(0, +))
+
+      var float = logits
+      let floatLSE = float.withUnsafeMutableBufferPointer {
+        RowSoftmax.normalize($0.baseAddress!, count: width, using: kernels)
+      }
+      for (p, e) in zip(float, expected) {
+        #expect(abs(Double(p) - e) <= 1e-6 * e + 1e-12, "\(level) width \(width): \(p) vs \(e)")
+      }
+      #expect(abs(Double(floatLSE) - expectedLSE) <= 1e-6 * (1 + abs(expectedLSE)))
+
+      var double = logits.map(Double.init)
+      let doubleLSE = double.withUnsafeMutableBufferPointer {
+        RowSoftmax.normalize($0.baseAddress!, count: width, using: kernels)
+      }
+      for (p, e) in zip(double, expected) {
+        #expect(abs(p - e) <= 1e-14 * e + 1e-300, "\(level) width \(width): \(p) vs \(e)")
+      }
+      #expect(abs(doubleLSE - expectedLSE) <= 1e-14 * (1 + abs(expectedLSE)))
+
+      // Fully masked: zeros and -infinity. A NaN with -infinity elsewhere: all NaN.
+      var masked = [Float](repeating: -.infinity, count: width)
+      let maskedLSE = masked.withUnsafeMutableBufferPointer {
+        RowSoftmax.normalize($0.baseAddress!, count: width, using: kernels)
+      }
+      #expect(maskedLSE == -.infinity && masked.allSatisfy { $0 == 0 }, "\(level) width \(width)")
+      masked[width - 1] = .nan
+      let nanLSE = masked.withUnsafeMutableBufferPointer {
+        RowSoftmax.normalize($0.baseAddress!, count: width, using: kernels)
+      }
+      #expect(nanLSE.isNaN && masked.allSatisfy(\.isNaN), "\(level) width \(width)")
+      // A NaN among numbers poisons the row too.
+      var poisoned = logits
+      poisoned[width / 2] = .nan
+      let poisonedLSE = poisoned.withUnsafeMutableBufferPointer {
+        RowSoftmax.normalize($0.baseAddress!, count: width, using: kernels)
+      }
+      #expect(poisonedLSE.isNaN && poisoned.allSatisfy(\.isNaN), "\(level) width \(width)")
+    }
   }
 }

@@ -6,11 +6,12 @@ import Synchronization
 
 /// The most memory one attention call may allocate for its own buffers.
 ///
-/// Before allocating anything, ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:scale:backend:)``
+/// Before allocating anything,
+/// ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:window:packedSequences:scale:softcap:alibiSlopes:sinks:backend:)``
 /// (and everything built on it, such as ``MultiHeadAttention``) adds up the buffers the chosen
 /// path needs — the output, the log-sum-exp, the probabilities when requested, and the path's
 /// scratch memory (per worker `Nq × Nk` scores for the materialised path) — and throws
-/// ``AttentionError`` of kind ``AttentionError/Kind/memoryLimit`` when the sum exceeds this
+/// `AttentionError` of kind `AttentionError.Kind.memoryLimit` when the sum exceeds this
 /// budget or overflows `Int`. The message names the bytes needed, the budget, and a path that
 /// would fit, so a request too large for the machine fails with an explanation instead of being
 /// killed by the operating system:

@@ -1,4 +1,5 @@
-/// Extra results ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:scale:backend:returning:)``
+/// Extra results
+/// ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:window:packedSequences:scale:softcap:alibiSlopes:sinks:backend:returning:)``
 /// can return besides the output.
 public struct AttentionOutputs: OptionSet, Sendable {
   public let rawValue: Int
@@ -16,7 +17,7 @@ public struct AttentionResult<Scalar: AttentionScalar>: Sendable {
   public var output: Tensor<Scalar>
   /// The probabilities `[B, Hq, Nq, Nk]` (always rank 4), if requested; fully masked rows are 0.
   public var probabilities: Tensor<Scalar>?
-  /// The log-sum-exp of each row's scaled, masked logits, `[B, Hq, Nq]` (always rank 3), if
-  /// requested; `-infinity` for fully masked rows.
+  /// The log-sum-exp of each row's scaled, masked logits (and sink), `[B, Hq, Nq]` (always
+  /// rank 3), if requested; `-infinity` (or the sink's logit) for fully masked rows.
   public var logSumExp: Tensor<Scalar>?
 }

@@ -6,7 +6,7 @@
 ///   which is what decoding with a KV cache needs).
 ///
 /// The two agree when `Nq == Nk`. With `Nq > Nk` and ``bottomRight``, the first `Nq − Nk` queries
-/// see no key at all and their outputs are zero (see ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:scale:backend:)``).
+/// see no key at all and their outputs are zero (see <doc:NaNAndInfinity>).
 public enum CausalAlignment: String, Sendable, CaseIterable {
   /// Query `i` sees keys `0…i`.
   case topLeft = "top-left"

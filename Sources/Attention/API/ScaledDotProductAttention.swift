@@ -16,23 +16,17 @@
 /// `h / (Hq / Hkv)` (consecutive groups, as PyTorch, FlashAttention and ggml); K and V are read
 /// in place, never repeated.
 ///
-/// Which keys a query row may see is the intersection of three rules: `keyLengths` (keys
-/// `0..<keyLengths[b]` are real, the rest padding), `causal` (see ``CausalAlignment``), and
-/// `mask`. **A row that may see no key has an all-zero output row** (and zero probabilities, and
-/// a log-sum-exp of `-infinity`), never NaN — as PyTorch's current kernels and FlashAttention-2.
+/// Which keys a query row may see is the intersection of the packed sequence it belongs to,
+/// `keyLengths` (keys `0..<keyLengths[b]` are real, the rest padding), `causal` (see
+/// ``CausalAlignment``), `window` and `mask`; `softcap`, `alibiSlopes` and `sinks` change how its
+/// logits and softmax are formed (<doc:AttentionVariants>). The softmax subtracts each row's
+/// maximum, so logits of magnitude 1e4 and beyond are exact.
 ///
-/// The softmax subtracts each row's maximum, so logits of magnitude 1e4 and beyond are exact.
-///
-/// **Non-finite values.** A key is *masked* for a query when `keyLengths`, `causal` or a
-/// boolean mask exclude it, or when its additive mask entry is `-infinity`. Masked keys contribute
-/// nothing: NaN or ±infinity in their rows of `key` or `value` never reach that query's output.
-/// NaN or infinity in a query, in an unmasked key or value row, or NaN in an additive mask entry,
-/// propagates (as IEEE arithmetic does) to exactly the outputs of the queries that see it. Every
-/// backend follows this rule. In particular a query that sees keys whose logits are all
-/// `-infinity` (from an infinite query or key) gets NaN, as an IEEE softmax does — only a query
-/// that sees no key at all gets zeros — and a zero `scale` times an infinite logit is NaN. In
-/// the probabilities, masked keys always weigh exactly 0. The differential fuzzer
-/// (`make fuzz`) checks all of this element by element against an IEEE Double computation.
+/// **Non-finite values.** A row that may see no key has an all-zero output row (and zero
+/// probabilities, and a log-sum-exp of `-infinity`, or the sink's logit), never NaN. Masked keys
+/// never leak NaN or infinity from `key` or `value`; a NaN or infinity a query does see
+/// propagates to exactly that query's output, as IEEE arithmetic does. Every backend follows the
+/// same rules; see <doc:NaNAndInfinity>.
 ///
 /// - Parameters:
 ///   - query: queries `[B, Hq, Nq, Dk]` (or rank 3 or 2, see above).
@@ -41,12 +35,20 @@
 ///   - mask: an optional mask whose case names its polarity (``AttentionMask``).
 ///   - causal: an optional causal mask and its alignment when `Nq ≠ Nk`.
 ///   - keyLengths: optional per-batch counts of valid keys, each in `0…Nk`.
+///   - window: an optional band of keys around each query's aligned position
+///     (``AttentionWindow``, sliding-window attention).
+///   - packedSequences: several sequences packed end to end along `Nq` and `Nk` of a batch of 1
+///     (``PackedSequences``); each attends only to its own keys.
 ///   - scale: the factor applied to `Q·Kᵀ`; default `1/√Dk`.
+///   - softcap: an optional logit cap `C` (`s ← C·tanh(s/C)`), finite and positive.
+///   - alibiSlopes: optional ALiBi slopes `m_h`, one per query head (`s ← s − m_h·|p(i) − j|`).
+///   - sinks: optional sink logits `σ_h`, one per query head, that join the softmax denominator
+///     only.
 ///   - backend: which implementation runs (``AttentionBackend``); results agree within rounding.
 /// - Returns: the output `[B, Hq, Nq, Dv]` in the query's rank.
-/// - Throws: ``AttentionError`` for ranks other than 2…4, disagreeing shapes (naming both), `Hq`
+/// - Throws: `AttentionError` for ranks other than 2…4, disagreeing shapes (naming both), `Hq`
 ///   not a multiple of `Hkv`, empty dimensions, a mask that does not broadcast, bad key lengths
-///   or a non-finite scale; of kind ``AttentionError/Kind/memoryLimit`` when the buffers the
+///   or a non-finite scale; of kind `AttentionError.Kind.memoryLimit` when the buffers the
 ///   call would allocate exceed ``AttentionMemoryBudget/bytes`` (the message names the bytes and
 ///   a path that fits).
 /// - Complexity: O(B·Hq·Nq·Nk·(Dk + Dv)) time. Extra memory: O(threads · blocks) for the
@@ -74,14 +76,29 @@ public func scaledDotProductAttention<Scalar: AttentionScalar>(
 /// Scaled dot-product attention that also returns the attention probabilities and/or the row
 /// log-sum-exp.
 ///
-/// Identical to ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:scale:backend:)``
+/// Identical to
+/// ``scaledDotProductAttention(query:key:value:mask:causal:keyLengths:window:packedSequences:scale:softcap:alibiSlopes:sinks:backend:)``
 /// otherwise. Asking for ``AttentionOutputs/probabilities`` makes the `.blas` backend run the
 /// materialised path, since the probabilities are the full `[B, Hq, Nq, Nk]` matrix.
 ///
-/// - Parameter extras: which of the probabilities `[B, Hq, Nq, Nk]` and log-sum-exp `[B, Hq, Nq]`
-///   to return (always rank 4 and 3, whatever the query's rank).
+/// - Parameters:
+///   - query: queries `[B, Hq, Nq, Dk]` (or rank 3 or 2).
+///   - key: keys `[B, Hkv, Nk, Dk]`.
+///   - value: values `[B, Hkv, Nk, Dv]`.
+///   - mask: an optional mask whose case names its polarity (``AttentionMask``).
+///   - causal: an optional causal mask and its alignment when `Nq ≠ Nk`.
+///   - keyLengths: optional per-batch counts of valid keys, each in `0…Nk`.
+///   - window: an optional band of keys around each query's aligned position.
+///   - packedSequences: several sequences packed end to end along `Nq` and `Nk`.
+///   - scale: the factor applied to `Q·Kᵀ`; default `1/√Dk`.
+///   - softcap: an optional logit cap `C` (`s ← C·tanh(s/C)`).
+///   - alibiSlopes: optional ALiBi slopes, one per query head.
+///   - sinks: optional sink logits, one per query head.
+///   - backend: which implementation runs (``AttentionBackend``).
+///   - extras: which of the probabilities `[B, Hq, Nq, Nk]` and log-sum-exp `[B, Hq, Nq]` to
+///     return (always rank 4 and 3, whatever the query's rank).
 /// - Returns: the output and the requested extras.
-/// - Throws: ``AttentionError`` as the plain form does.
+/// - Throws: `AttentionError` as the plain form does.
 public func scaledDotProductAttention<Scalar: AttentionScalar>(
   query: Tensor<Scalar>, key: Tensor<Scalar>, value: Tensor<Scalar>,
   mask: AttentionMask<Scalar> = .none,

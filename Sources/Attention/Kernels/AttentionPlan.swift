@@ -39,6 +39,9 @@ struct AttentionPlan: Sendable {
   let blocking: FusedAttention.Blocking
   /// The fused kernel's query blocks of one (batch, head), in order.
   let queryBlocks: [QueryBlock]
+  /// Query heads one fused work item computes together: 1, or the whole group sharing a
+  /// key/value head (``FusedAttention/Blocking/headGroup(for:)``).
+  let headGroup: Int
   /// The materialised path's score matrix per worker, in elements (0 when it keeps the
   /// probabilities tensor instead).
   let scoreScratchCount: Int
@@ -80,21 +83,34 @@ struct AttentionPlan: Sendable {
     // Below ~4 MFLOP (tens of microseconds) waking a second thread costs more than it saves:
     // (1, 1, 64, 64) took 0.03 ms on two workers, 0.02 ms on one.
     let availableWorkers = p.flopCount < 4e6 ? 1 : Swift.max(1, workers)
-    let blocking = blocking ?? .standard(for: p)
+    let requestedBlocking = blocking
+    var blocking = blocking ?? .standard(for: p)
     var queryBlocks: [QueryBlock] = []
+    var headGroup = 1
     var scoreScratchCount = 0
     var workerCount = 1
     switch path {
     case .fused:
-      for (index, segment) in p.rules.segments.enumerated() {
-        for start in stride(
-          from: segment.queries.lowerBound, to: segment.queries.upperBound, by: blocking.queryRows)
-        {
-          let end = Swift.min(start + blocking.queryRows, segment.queries.upperBound)
-          queryBlocks.append(QueryBlock(segment: index, queries: start..<end))
+      headGroup = requestedBlocking == nil ? FusedAttention.Blocking.headGroup(for: p) : 1
+      if headGroup > 1 {
+        // One block of every query of the group's heads: the group's rows share each K and V
+        // tile, so it is read once for them all (GQA decoding).
+        blocking = FusedAttention.Blocking(
+          queryRows: headGroup * p.queryCount, keyColumns: blocking.keyColumns)
+        queryBlocks = [QueryBlock(segment: 0, queries: 0..<p.queryCount)]
+      } else {
+        for (index, segment) in p.rules.segments.enumerated() {
+          for start in stride(
+            from: segment.queries.lowerBound, to: segment.queries.upperBound,
+            by: blocking.queryRows)
+          {
+            let end = Swift.min(start + blocking.queryRows, segment.queries.upperBound)
+            queryBlocks.append(QueryBlock(segment: index, queries: start..<end))
+          }
         }
       }
-      let (items, overflow) = headCount.multipliedReportingOverflow(by: queryBlocks.count)
+      let (items, overflow) = (headCount / headGroup).multipliedReportingOverflow(
+        by: queryBlocks.count)
       workerCount = overflow ? availableWorkers : Swift.max(1, Swift.min(availableWorkers, items))
       let keyChunks = (p.keyCount + blocking.keyColumns - 1) / blocking.keyColumns
       buffers.append(buffer("log-sum-exp", heads + [p.queryCount]))
@@ -133,6 +149,7 @@ struct AttentionPlan: Sendable {
     self.workerCount = workerCount
     self.blocking = blocking
     self.queryBlocks = queryBlocks
+    self.headGroup = headGroup
     self.scoreScratchCount = scoreScratchCount
     self.buffers = buffers
   }
@@ -165,7 +182,7 @@ struct AttentionPlan: Sendable {
 
 extension AttentionProblem {
   /// The plan for `backend`, checked against the memory budget: throws
-  /// ``AttentionError/Kind/memoryLimit`` when its buffers exceed `budget` bytes, naming the bytes,
+  /// `AttentionError.Kind.memoryLimit` when its buffers exceed `budget` bytes, naming the bytes,
   /// the budget and a path that would fit.
   func plan(
     backend: AttentionBackend, extras: AttentionOutputs,

@@ -31,24 +31,12 @@ enum FusedAttention {
     /// The tile sizes for a problem: `Bk` = 512 keys (256 in Double) and `Bq` = 256 queries,
     /// fewer when the problem has too few query blocks to share among cores.
     ///
-    /// Why these sizes (measured on the project's 2-core machine, a shared Xeon with 48 KiB L1d
-    /// and 2 MiB L2 per core, `swift build -c release`, OpenBLAS 0.3.21 Cooperlake kernels;
-    /// GFLOP/s computed from CPU time on 2 cores, at (B, H, N, D) = (1, 12, 2048, 64) and
-    /// (1, 32, 2048, 128); the full table is in the fused kernel's report):
-    /// - Each tile pair costs OpenBLAS a packing pass over Q_blk and K_blk (first product) and
-    ///   over P and V_blk (second), about `Dk/Bk + Dk/Bq + 1 + Dv/Bq` packed elements per score
-    ///   against `2·(Dk + Dv)` flops, so small tiles lose: 64×256 tiles gave 119 and 142
-    ///   GFLOP/s, 128×256 129 and 161, 256×512 142 and 174.
-    /// - The score tile should stay in L2 across the softmax passes and the second product:
-    ///   256 × 512 Floats are 512 KiB, half of the 1 MiB L2 of the project's Zen 5 machines.
-    ///   512 × 512 (1 MiB) measured 145 and 183, within noise of 256×512 on this 2 MiB-L2 Xeon,
-    ///   and would spill on Zen 5. Double keeps the same 512 KiB with 256 keys.
-    /// - Under a causal mask only the tile on the diagonal is cut; its rows go in 64-row slices
-    ///   (``Context/diagonalRows``), so Bq = 256 wastes little. Causal (1, 12, 2048, 64) measured
-    ///   the same with Bq = 128 and 256 (127 and 124 before the slices; 132 after).
-    /// - The row count adapts to the shape only (never to the thread count, so results stay
-    ///   bit-identical whatever ``AttentionThreads/maximumCount`` is): with few heads and queries,
-    ///   `Bq` halves (down to 32) until there are at least 8 work items for the cores to share.
+    /// The sizes were chosen by measurement: packing costs favour large tiles, the score tile
+    /// should stay in L2 (256 × 512 Floats are 512 KiB), and `Bq` adapts to the shape only
+    /// (never to the thread count, so results stay bit-identical whatever
+    /// ``AttentionThreads/maximumCount`` is), halving down to 32 until there are at least
+    /// ``minimumItemCount`` work items. The figures are in the article "Fused kernel tiles"
+    /// (`Sources/Attention/Documentation.docc/FusedKernelTiles.md`).
     static func standard<Scalar: AttentionScalar>(for problem: AttentionProblem<Scalar>) -> Blocking
     {
       let keyColumns = MemoryLayout<Scalar>.stride == 4 ? 512 : 256
@@ -69,6 +57,21 @@ enum FusedAttention {
 
     /// The work items a problem should have at least, for the cores to share them.
     static let minimumItemCount = 8
+
+    /// How many query heads one work item computes together: the `Hq / Hkv` heads that share a
+    /// key/value head when their queries fit one block (`Nq·g ≤ 256` rows, one unpacked
+    /// sequence) and there are still at least ``minimumItemCount`` items; else 1. Decoding with
+    /// grouped-query attention then streams each K and V tile once for the whole group instead
+    /// of once per query head. Depends on the shape only, never on the thread count, so results
+    /// stay bit-identical whatever ``AttentionThreads/maximumCount`` is.
+    static func headGroup<Scalar: AttentionScalar>(for problem: AttentionProblem<Scalar>) -> Int {
+      let group = problem.groupSize
+      guard group > 1, problem.rules.segments.count == 1,
+        problem.queryCount * group <= 256,
+        problem.batchCount * problem.keyValueHeadCount >= minimumItemCount
+      else { return 1 }
+      return group
+    }
   }
 
   // Specialised entry points: the public generic API is not inlinable, so without these a
@@ -79,7 +82,7 @@ enum FusedAttention {
   static func compute<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>, plan: AttentionPlan,
     query: [Scalar], key: [Scalar], value: [Scalar],
-    extras: AttentionOutputs
+    extras: AttentionOutputs, kernels: VectorKernels = .active
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     let p = problem
     let blocking = plan.blocking
@@ -98,17 +101,18 @@ enum FusedAttention {
               let context = Context(
                 problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
                 value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
-                nonFiniteValues: flags)
+                nonFiniteValues: flags, kernels: kernels)
+              let group = plan.headGroup
               ParallelWork.forEachItem(
-                count: headCount * blocks.count, maximumWorkers: plan.workerCount
+                count: headCount / group * blocks.count, maximumWorkers: plan.workerCount
               ) { nextItem in
                 var scratch = Scratch<Scalar>(blocking: blocking)
                 while let item = nextItem() {
                   // Within a head the last query blocks come first: under a causal mask they
                   // are the longest, and starting them early balances the workers' ends.
-                  let head = item / blocks.count
+                  let head = item / blocks.count * group
                   let block = blocks[blocks.count - 1 - item % blocks.count]
-                  context.run(head: head, block: block, scratch: &scratch)
+                  context.run(head: head, heads: group, block: block, scratch: &scratch)
                 }
                 scratch.deallocate()
               }
@@ -121,14 +125,15 @@ enum FusedAttention {
   }
 
   /// Plans and runs the fused path with the given tile sizes instead of the standard ones (the
-  /// tests and the fuzzer cross tile boundaries with small tiles).
+  /// tests and the fuzzer cross tile boundaries with small tiles), and optionally the vector
+  /// loops of one instruction set (the tests run each).
   static func compute<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>, query: [Scalar], key: [Scalar], value: [Scalar],
-    extras: AttentionOutputs, blocking: Blocking
+    extras: AttentionOutputs, blocking: Blocking, kernels: VectorKernels = .active
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     compute(
       problem, plan: AttentionPlan(problem, path: .fused, extras: extras, blocking: blocking),
-      query: query, key: key, value: value, extras: extras)
+      query: query, key: key, value: value, extras: extras, kernels: kernels)
   }
 
   /// One worker's tiles: the scores/probabilities `Bq × Bk` and the running row max and sum.
@@ -165,17 +170,28 @@ enum FusedAttention {
     let output: UnsafeMutablePointer<Scalar>
     let logSumExp: UnsafeMutablePointer<Scalar>
     let nonFiniteValues: NonFiniteValueFlags
+    /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
+    let kernels: VectorKernels
 
-    /// Where one block of queries of one head sits.
+    /// Where one block of queries of one or more heads (sharing a key/value head) sits: row `r`
+    /// is query `firstQuery + r % queriesPerHead` of head `firstHead + r / queriesPerHead`.
     struct Rows {
       let batch: Int
-      let head: Int
+      let firstHead: Int
       let kvHead: Int
       let segment: AttentionRules<Scalar>.Segment
       /// The block's first query (index along the query axis).
       let firstQuery: Int
-      /// The block's first row in the `[B·Hq·Nq]` rows of the output.
+      /// The queries of each head in the block.
+      let queriesPerHead: Int
+      /// The block's first row in the `[B·Hq·Nq]` rows of the output (the heads' rows follow
+      /// each other in memory: a group's block covers every query of each of its heads).
       let firstRow: Int
+
+      @inline(__always) func head(ofRow row: Int) -> Int { firstHead + row / queriesPerHead }
+      @inline(__always) func query(ofRow row: Int) -> Int {
+        firstQuery + row % queriesPerHead
+      }
     }
 
     /// Computes the output rows and log-sum-exp of one block of queries of one head.
@@ -186,7 +202,9 @@ enum FusedAttention {
     /// ``diagonalRows`` rows, each slice with only the keys its own rows may see — so a causal
     /// diagonal or a window edge computes `Bq · 64 / 2` wasted scores per tile, not `Bq² / 2`,
     /// and a sliding window costs work in proportion to `N·W`.
-    func run(head: Int, block: AttentionPlan.QueryBlock, scratch: inout Scratch<Scalar>) {
+    func run(
+      head: Int, heads: Int, block: AttentionPlan.QueryBlock, scratch: inout Scratch<Scalar>
+    ) {
       let p = problem
       let rules = p.rules
       let dv = p.valueDimension
@@ -194,20 +212,23 @@ enum FusedAttention {
       let h = head % p.queryHeadCount
       let segment = rules.segments[block.segment]
       let rowsInfo = Rows(
-        batch: b, head: h, kvHead: b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h),
+        batch: b, firstHead: h, kvHead: b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h),
         segment: segment, firstQuery: block.queries.lowerBound,
+        queriesPerHead: block.queries.count,
         firstRow: head * p.queryCount + block.queries.lowerBound)
-      let rows = block.queries.count
+      let queriesPerHead = block.queries.count
+      let rows = heads * queriesPerHead
       let out = output + rowsInfo.firstRow * dv
       let m = scratch.rowMaximum
       let l = scratch.rowSum
       m.update(repeating: -Scalar.infinity, count: rows)
       l.update(repeating: 0, count: rows)
-      func band(_ row: Int) -> Range<Int> {
-        rules.keyBand(batch: b, query: rowsInfo.firstQuery + row, in: segment)
+      /// The key band of query `firstQuery + index` (the same for every head of the block).
+      func band(_ index: Int) -> Range<Int> {
+        rules.keyBand(batch: b, query: rowsInfo.firstQuery + index, in: segment)
       }
       let keyStart = band(0).lowerBound
-      let keyEnd = band(rows - 1).upperBound
+      let keyEnd = band(queriesPerHead - 1).upperBound
 
       var firstKey = keyStart
       while firstKey < keyEnd {
@@ -218,23 +239,27 @@ enum FusedAttention {
         case .full:
           process(rowsInfo, rows: 0..<rows, keys: keys, masked: false, scratch: scratch)
         case .partial
-        where band(rows - 1).lowerBound <= keys.lowerBound
+        where band(queriesPerHead - 1).lowerBound <= keys.lowerBound
           && band(0).upperBound >= keys.upperBound:
           // Every row's band covers the tile: only the mask tensor cuts it.
           process(rowsInfo, rows: 0..<rows, keys: keys, masked: true, scratch: scratch)
         case .partial:
-          var start = 0
-          while start < rows {
-            let end = Swift.min(start + Self.diagonalRows, rows)
-            // The keys any row of the slice sees: its bands' ends only grow with the row.
-            let lower = Swift.max(keys.lowerBound, band(start).lowerBound)
-            let upper = Swift.min(keys.upperBound, band(end - 1).upperBound)
-            // A slice that sees none of these keys has nothing to add.
-            if lower < upper {
-              process(
-                rowsInfo, rows: start..<end, keys: lower..<upper, masked: true, scratch: scratch)
+          // Head by head (bands grow with the query, not across heads), in slices of rows.
+          for headStart in stride(from: 0, to: rows, by: queriesPerHead) {
+            var start = 0
+            while start < queriesPerHead {
+              let end = Swift.min(start + Self.diagonalRows, queriesPerHead)
+              // The keys any row of the slice sees: its bands' ends only grow with the row.
+              let lower = Swift.max(keys.lowerBound, band(start).lowerBound)
+              let upper = Swift.min(keys.upperBound, band(end - 1).upperBound)
+              // A slice that sees none of these keys has nothing to add.
+              if lower < upper {
+                process(
+                  rowsInfo, rows: (headStart + start)..<(headStart + end), keys: lower..<upper,
+                  masked: true, scratch: scratch)
+              }
+              start = end
             }
-            start = end
           }
         }
         firstKey = keys.upperBound
@@ -242,13 +267,14 @@ enum FusedAttention {
 
       for i in 0..<rows {
         let row = rowsInfo.firstRow + i
+        let h = rowsInfo.head(ofRow: i)
         if let sink = rules.sink(head: h) {
           // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
           // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ.
           let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
           let correction = Scalar.exponential(m[i] - newMaximum)
           let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
-          RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum)
+          RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum, using: kernels)
           logSumExp[row] = newMaximum + Scalar.logarithm(sum)
           continue
         }
@@ -256,7 +282,7 @@ enum FusedAttention {
           // Every logit was -infinity. A row that sees no key keeps its zeros; a row that sees
           // keys whose logits are all -infinity (an infinite Q or K) is NaN, as IEEE arithmetic
           // makes it (exp(−∞ − (−∞))) and as the other paths give. Rare: asked key by key.
-          if rules.seesAnyKey(batch: b, head: h, query: rowsInfo.firstQuery + i) {
+          if rules.seesAnyKey(batch: b, head: h, query: rowsInfo.query(ofRow: i)) {
             (out + i * dv).update(repeating: .nan, count: dv)
             logSumExp[row] = .nan
           } else {
@@ -264,7 +290,7 @@ enum FusedAttention {
           }
           continue
         }
-        RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i])
+        RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
         logSumExp[row] = m[i] + Scalar.logarithm(l[i])
       }
     }
@@ -295,12 +321,12 @@ enum FusedAttention {
       let prepares = masked || rules.modifiesLogits
       for r in 0..<rows.count {
         let i = rows.lowerBound + r
-        let query = info.firstQuery + i
+        let query = info.query(ofRow: i)
         let row = scores + r * ldS
         if prepares {
           rules.prepareLogits(
             row, keys: keys, band: rules.keyBand(batch: info.batch, query: query, in: info.segment),
-            batch: info.batch, head: info.head, query: query,
+            batch: info.batch, head: info.head(ofRow: i), query: query,
             position: rules.position(ofQuery: query, in: info.segment),
             segmentKeyStart: info.segment.keys.lowerBound)
         }
@@ -310,8 +336,11 @@ enum FusedAttention {
       }
       TileProducts.addWeightedValues(
         problem: p, weights: scores, stride: ldS, rows: rows.count,
-        firstQuery: info.firstQuery + rows.lowerBound, batch: info.batch, head: info.head,
-        keys: keys, values: value + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv,
+        rowQuery: {
+          (info.head(ofRow: rows.lowerBound + $0), info.query(ofRow: rows.lowerBound + $0))
+        },
+        batch: info.batch, keys: keys,
+        values: value + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv,
         valuesAreFinite: !nonFiniteValues.any(kvHead: info.kvHead, keys: keys),
         into: out, accumulate: true)
     }
@@ -325,7 +354,7 @@ enum FusedAttention {
       maximum: UnsafeMutablePointer<Scalar>, sum: UnsafeMutablePointer<Scalar>,
       output: UnsafeMutablePointer<Scalar>, dv: Int
     ) {
-      let blockMaximum = RowSoftmax.maximum(row, count: count)
+      let blockMaximum = RowSoftmax.maximum(row, count: count, using: kernels)
       let old = maximum.pointee
       // A NaN maximum, old or new, wins and stays: the row is poisoned for good.
       let new = old.isNaN || blockMaximum <= old ? old : blockMaximum
@@ -334,14 +363,14 @@ enum FusedAttention {
         row.update(repeating: 0, count: count)
         return
       }
-      let blockSum = RowSoftmax.exponentiate(row, count: count, subtracting: new)
+      let blockSum = RowSoftmax.exponentiate(row, count: count, subtracting: new, using: kernels)
       if new == old {
         sum.pointee += blockSum
       } else {
         if old != -Scalar.infinity {
           let correction = Scalar.exponential(old - new)
           sum.pointee *= correction
-          RowSoftmax.scale(output, count: dv, by: correction)
+          RowSoftmax.scale(output, count: dv, by: correction, using: kernels)
         }
         sum.pointee += blockSum
         maximum.pointee = new

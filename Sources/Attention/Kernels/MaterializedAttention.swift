@@ -123,7 +123,7 @@ enum MaterializedAttention {
       let values = value + p.keyRow(kvHead: kvHead, key: keyStart) * dv
       TileProducts.addWeightedValues(
         problem: p, weights: scores, stride: scoreStride, rows: rows,
-        firstQuery: segment.queries.lowerBound, batch: b, head: h, keys: keys, values: values,
+        rowQuery: { (h, segment.queries.lowerBound + $0) }, batch: b, keys: keys, values: values,
         valuesAreFinite: !NonFinite.contains(values, count: keys.count * dv),
         into: output + firstRow * dv, accumulate: false)
     }

@@ -26,12 +26,14 @@ enum TileProducts {
   /// rows that see them (the NaN policy). Rare, so that route asks the rules key by key.
   ///
   /// - Parameters:
-  ///   - firstQuery: the query index of the first row (for the visibility of the slow route).
+  ///   - rowQuery: the query head and query index of each row (for the visibility of the slow
+  ///     route).
   ///   - accumulate: add to `output` (the fused kernel's running sum) rather than overwrite it.
   static func addWeightedValues<Scalar: AttentionScalar>(
     problem: AttentionProblem<Scalar>, weights: UnsafePointer<Scalar>, stride: Int, rows: Int,
-    firstQuery: Int, batch: Int, head: Int, keys: Range<Int>, values: UnsafePointer<Scalar>,
-    valuesAreFinite: Bool, into output: UnsafeMutablePointer<Scalar>, accumulate: Bool
+    rowQuery: (Int) -> (head: Int, query: Int), batch: Int, keys: Range<Int>,
+    values: UnsafePointer<Scalar>, valuesAreFinite: Bool,
+    into output: UnsafeMutablePointer<Scalar>, accumulate: Bool
   ) {
     let dv = problem.valueDimension
     guard valuesAreFinite else {
@@ -39,9 +41,10 @@ enum TileProducts {
       for r in 0..<rows {
         let row = weights + r * stride
         let out = output + r * dv
+        let (head, query) = rowQuery(r)
         for j in 0..<keys.count
         where problem.rules.isVisible(
-          batch: batch, head: head, query: firstQuery + r, key: keys.lowerBound + j)
+          batch: batch, head: head, query: query, key: keys.lowerBound + j)
         {
           for e in 0..<dv { out[e] += row[j] * values[j * dv + e] }
         }

@@ -57,7 +57,7 @@ public struct KeyValueCache<Scalar: AttentionScalar>: Sendable {
   ///   - window: keep only what a sliding window of this many positions sees (at least 1), or
   ///     `nil` to keep every position.
   ///   - initialCapacity: rows to allocate per head up front (the cache grows past it).
-  /// - Throws: ``AttentionError`` for a count below 1.
+  /// - Throws: `AttentionError` for a count below 1.
   public init(
     batchCount: Int, headCount: Int, keyDimension: Int, valueDimension: Int, window: Int? = nil,
     initialCapacity: Int = 256
@@ -87,7 +87,7 @@ public struct KeyValueCache<Scalar: AttentionScalar>: Sendable {
 
   /// Appends the keys and values of `n` new tokens, `[B, Hkv, n, Dk]` and `[B, Hkv, n, Dv]`.
   ///
-  /// - Throws: ``AttentionError`` when the shapes do not match the cache's (naming both).
+  /// - Throws: `AttentionError` when the shapes do not match the cache's (naming both).
   /// - Complexity: O(B·Hkv·n·(Dk + Dv)) amortised.
   public mutating func append(keys newKeys: Tensor<Scalar>, values newValues: Tensor<Scalar>)
     throws
@@ -134,8 +134,13 @@ public struct KeyValueCache<Scalar: AttentionScalar>: Sendable {
   ///   - causal: whether each query sees only the keys up to its own position.
   ///   - window: a window to apply on a cache that keeps every position (a windowed cache
   ///     always applies its own and refuses another).
+  ///   - scale: the factor applied to `Q·Kᵀ`; default `1/√Dk`.
+  ///   - softcap: an optional logit cap `C` (`s ← C·tanh(s/C)`).
+  ///   - alibiSlopes: optional ALiBi slopes, one per query head.
+  ///   - sinks: optional sink logits, one per query head.
+  ///   - backend: which implementation runs (``AttentionBackend``).
   /// - Returns: `[B, Hq, n, Dv]`.
-  /// - Throws: ``AttentionError`` for an empty cache, a query shape that does not fit (naming
+  /// - Throws: `AttentionError` for an empty cache, a query shape that does not fit (naming
   ///   both), or bad variant arguments.
   /// - Complexity: O(B·Hq·n·storedCount·(Dk + Dv)).
   public func attention(

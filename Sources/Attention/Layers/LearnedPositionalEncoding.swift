@@ -15,7 +15,7 @@ public struct LearnedPositionalEncoding<Scalar: AttentionScalar>: PositionalEnco
   /// Creates the encoding from a trained table.
   ///
   /// - Parameter table: `[P, d]` with `P, d > 0` (PyTorch's `nn.Embedding.weight`).
-  /// - Throws: ``AttentionError`` (`invalidShape`) for another rank or an empty dimension.
+  /// - Throws: `AttentionError` (`invalidShape`) for another rank or an empty dimension.
   public init(table: Tensor<Scalar>) throws {
     guard table.rank == 2, table.shape[0] > 0, table.shape[1] > 0 else {
       throw AttentionError(
@@ -34,7 +34,7 @@ public struct LearnedPositionalEncoding<Scalar: AttentionScalar>: PositionalEnco
   ///   - dimension: `d`, > 0.
   ///   - standardDeviation: the samples' standard deviation.
   ///   - generator: the source of randomness; the same seed gives the same table.
-  /// - Throws: ``AttentionError`` for non-positive sizes.
+  /// - Throws: `AttentionError` for non-positive sizes.
   public init<G: RandomNumberGenerator>(
     maximumPositionCount: Int, dimension: Int, standardDeviation: Scalar = 1,
     using generator: inout G
@@ -54,7 +54,7 @@ public struct LearnedPositionalEncoding<Scalar: AttentionScalar>: PositionalEnco
   /// The table rows of the given positions, `[positions.count, d]`.
   ///
   /// - Parameter positions: positions in `0..<P`, any order, repeats allowed.
-  /// - Throws: ``AttentionError`` (`invalidArgument`) naming the first position outside `0..<P`.
+  /// - Throws: `AttentionError` (`invalidArgument`) naming the first position outside `0..<P`.
   /// - Complexity: O(positions.count · d).
   public func encodings(at positions: [Int]) throws -> Tensor<Scalar> {
     let count = maximumPositionCount

@@ -25,7 +25,7 @@ public struct Linear<Scalar: AttentionScalar>: Sendable {
   /// - Parameters:
   ///   - weight: the weight, `[out, in]` (PyTorch's `nn.Linear.weight`).
   ///   - bias: the bias, `[out]`, or `nil`.
-  /// - Throws: ``AttentionError`` if the weight is not rank 2, or the bias is not `[out]`
+  /// - Throws: `AttentionError` if the weight is not rank 2, or the bias is not `[out]`
   ///   (naming both shapes).
   public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>? = nil) throws {
     guard weight.rank == 2 else {
@@ -49,7 +49,7 @@ public struct Linear<Scalar: AttentionScalar>: Sendable {
   ///   - bias: whether the map has a (zero-initialised) bias.
   ///   - initialization: how the weight `[out, in]` is drawn.
   ///   - generator: the source of randomness; the same seed gives the same weights.
-  /// - Throws: ``AttentionError`` for negative sizes or a failing initialiser.
+  /// - Throws: `AttentionError` for negative sizes or a failing initialiser.
   public init<G: RandomNumberGenerator>(
     inputFeatureCount: Int, outputFeatureCount: Int, bias: Bool = true,
     initialization: WeightInitialization = .xavierUniform(), using generator: inout G
@@ -63,7 +63,7 @@ public struct Linear<Scalar: AttentionScalar>: Sendable {
   ///
   /// - Parameter input: `[…, in]`, any rank ≥ 1; all leading dimensions are treated as rows.
   /// - Returns: `[…, out]`, the input's leading dimensions followed by `out`.
-  /// - Throws: ``AttentionError`` if the input's last dimension is not `in` (naming both shapes).
+  /// - Throws: `AttentionError` if the input's last dimension is not `in` (naming both shapes).
   /// - Complexity: O(rows · in · out), one `gemm`.
   public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
     guard let features = input.shape.last, features == inputFeatureCount else {

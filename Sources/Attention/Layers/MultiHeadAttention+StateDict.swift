@@ -27,7 +27,7 @@ extension MultiHeadAttention {
   ///   - stateDict: the tensors by name, converted to `Scalar`.
   ///   - headCount: `H` (PyTorch's `num_heads`; the state dict does not record it).
   ///   - keyValueHeadCount: `Hkv`; `nil` means `H`.
-  /// - Throws: ``AttentionError``: `invalidArgument` naming a missing or unknown tensor (and the
+  /// - Throws: `AttentionError`: `invalidArgument` naming a missing or unknown tensor (and the
   ///   names present), `shapeMismatch` naming a tensor, its shape and the expected shape, or the
   ///   errors of ``init(headCount:keyValueHeadCount:queryProjection:keyProjection:valueProjection:outputProjection:)``.
   public init(

@@ -12,7 +12,8 @@
 /// output = concat(O_0, …, O_{H-1}) · W_Oᵀ + b_O          [B, Nq, E]
 /// ```
 ///
-/// Head `h` uses features `h·D ..< (h+1)·D` of the projections (``Tensor/splittingHeads(headCount:)``),
+/// Head `h` uses features `h·D ..< (h+1)·D` of the projections
+/// (``AttentionCore/Tensor/splittingHeads(headCount:)``),
 /// and with grouped-query attention query head `h` reads key/value head `h / g`. Weights follow
 /// PyTorch's convention `y = x·Wᵀ + b`: `W_Q` is `[E, E]`, `W_K` is `[Hkv·D, kdim]`, `W_V` is
 /// `[Hkv·D, vdim]` and `W_O` is `[E, E]`, where `kdim` and `vdim` (the key and value inputs'
@@ -56,7 +57,7 @@ public struct MultiHeadAttention<Scalar: AttentionScalar>: Sendable {
   ///   - keyProjection: weight `[Hkv·E/H, kdim]`, optional bias.
   ///   - valueProjection: weight `[Hkv·E/H, vdim]`, optional bias.
   ///   - outputProjection: weight `[E, E]`, optional bias `[E]`.
-  /// - Throws: ``AttentionError``: `invalidArgument` if `E` is not divisible by `H` or `H` not by
+  /// - Throws: `AttentionError`: `invalidArgument` if `E` is not divisible by `H` or `H` not by
   ///   `Hkv`; `shapeMismatch` naming the weight's shape and the expected one otherwise.
   public init(
     headCount: Int, keyValueHeadCount: Int? = nil,
@@ -105,7 +106,7 @@ public struct MultiHeadAttention<Scalar: AttentionScalar>: Sendable {
   ///   - bias: whether the four projections have (zero-initialised) biases.
   ///   - initialization: how the weights are drawn.
   ///   - generator: the source of randomness; the same seed gives the same weights.
-  /// - Throws: ``AttentionError`` for non-positive sizes, `E` not divisible by `H`, `H` not
+  /// - Throws: `AttentionError` for non-positive sizes, `E` not divisible by `H`, `H` not
   ///   divisible by `Hkv`, or a failing initialiser.
   public init<G: RandomNumberGenerator>(
     embedDimension: Int, headCount: Int, keyValueHeadCount: Int? = nil,
@@ -232,7 +233,7 @@ extension MultiHeadAttention {
   ///   - sinks: optional sink logits, one per head.
   ///   - backend: which attention kernel runs; results agree within rounding.
   /// - Returns: the output `[B, Nq, E]` (or `[Nq, E]`).
-  /// - Throws: ``AttentionError`` for ranks other than 2 and 3, feature counts that do not match
+  /// - Throws: `AttentionError` for ranks other than 2 and 3, feature counts that do not match
   ///   the projections, disagreeing batch or key counts (naming both shapes), empty dimensions,
   ///   or a bad mask or key lengths.
   /// - Complexity: O(B·(Nq·E² + Nk·Hkv·D·(kdim + vdim)) + B·H·Nq·Nk·D) time: four projection
@@ -272,9 +273,22 @@ extension MultiHeadAttention {
   /// or `[B, H, Nq, Nk]` per head; for an unbatched query the leading `B` is dropped, as PyTorch
   /// does. With the `.blas` backend, asking for weights runs the materialised kernel.
   ///
-  /// - Parameter averaging: whether to average the weights over heads.
+  /// - Parameters:
+  ///   - query: the queries `[B, Nq, E]` or `[Nq, E]`.
+  ///   - key: the keys `[B, Nk, kdim]`; `nil` for self-attention.
+  ///   - value: the values `[B, Nk, vdim]`; `nil` to use the keys.
+  ///   - mask: an optional mask over `[B, H, Nq, Nk]`.
+  ///   - causal: an optional causal mask and its alignment when `Nq ≠ Nk`.
+  ///   - keyLengths: optional per-batch counts of valid keys (`B` entries, each in `0…Nk`).
+  ///   - window: an optional band of keys around each query's position (sliding window).
+  ///   - packedSequences: several sequences packed end to end along `N` of an unbatched query.
+  ///   - softcap: an optional logit cap `C` (`s ← C·tanh(s/C)`).
+  ///   - alibiSlopes: optional ALiBi slopes, one per head.
+  ///   - sinks: optional sink logits, one per head.
+  ///   - backend: which attention kernel runs.
+  ///   - averaging: whether to average the weights over heads.
   /// - Returns: the output and the attention weights.
-  /// - Throws: ``AttentionError`` as the plain form does.
+  /// - Throws: `AttentionError` as the plain form does.
   public func callAsFunction(
     _ query: Tensor<Scalar>, key: Tensor<Scalar>? = nil, value: Tensor<Scalar>? = nil,
     mask: AttentionMask<Scalar> = .none, causal: CausalAlignment? = nil,

@@ -23,14 +23,14 @@ public protocol PositionalEncoding<Scalar>: Sendable {
   /// - Parameter positions: token positions, each ≥ 0 (and below the table size for a learned
   ///   table); any order, repeats allowed.
   /// - Returns: `[positions.count, d]`.
-  /// - Throws: ``AttentionError`` (`invalidArgument`) naming a position out of range.
+  /// - Throws: `AttentionError` (`invalidArgument`) naming a position out of range.
   func encodings(at positions: [Int]) throws -> Tensor<Scalar>
 }
 
 extension PositionalEncoding {
   /// The encodings of consecutive positions, `[range.count, d]`.
   ///
-  /// - Throws: ``AttentionError`` naming a position out of range.
+  /// - Throws: `AttentionError` naming a position out of range.
   public func encodings(in range: Range<Int>) throws -> Tensor<Scalar> {
     try encodings(at: Array(range))
   }
@@ -45,7 +45,7 @@ extension PositionalEncoding {
   ///   - embeddings: `[B, N, d]` or `[N, d]`.
   ///   - position: the position of the first token, ≥ 0.
   /// - Returns: a tensor of the embeddings' shape.
-  /// - Throws: ``AttentionError``: `invalidShape` for another rank, `shapeMismatch` if the last
+  /// - Throws: `AttentionError`: `invalidShape` for another rank, `shapeMismatch` if the last
   ///   dimension is not ``dimension`` (naming both), `invalidArgument` for positions out of range.
   /// - Complexity: O(B·N·d), plus computing or looking up `N` encodings.
   public func adding(

@@ -74,7 +74,7 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
   ///   - base: the frequency base θ (10,000 in the paper; 500,000 in Llama 3).
   ///   - layout: which features pair up.
   ///   - scaling: the context-extension scaling.
-  /// - Throws: ``AttentionError`` for a non-positive or odd rotary dimension, one above `D`, a
+  /// - Throws: `AttentionError` for a non-positive or odd rotary dimension, one above `D`, a
   ///   base or factor that is not finite and positive.
   public init(
     headDimension: Int, rotaryDimension: Int? = nil, base: Double = 10_000,
@@ -135,16 +135,17 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
   public func inverseFrequencies(sequenceLength: Int = 0) -> [Float] {
     let r = Double(rotaryDimension)
     let half = rotaryDimension / 2
-    func plain(_ base: Double) -> [Double] {
-      (0..<half).map { 1 / pow(base, Double(2 * $0) / r) }
+    // `base^(2i/R)` as transformers computes it: the exponent and the power in float32 (the
+    // positions reach 10⁴ and more, so one ulp of a frequency is a visible angle).
+    func power(_ base: Double, _ i: Int) -> Float {
+      powf(Float(base), Float(2 * i) / Float(rotaryDimension))
     }
-    // transformers computes the plain frequencies in float32 before scaling them.
-    func rounded(_ values: [Double]) -> [Double] { values.map { Double(Float($0)) } }
+    func plain(_ base: Double) -> [Double] { (0..<half).map { Double(1 / power(base, $0)) } }
     switch scaling {
     case .none:
       return plain(base).map { Float($0) }
     case .linear(let factor):
-      return rounded(plain(base)).map { Float($0) / Float(factor) }
+      return plain(base).map { Float($0) / Float(factor) }
     case .dynamic(let factor, let maximum):
       let length = Double(Swift.max(sequenceLength, maximum))
       let grown =
@@ -154,7 +155,7 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
       let context = Double(original)
       let lowWavelength = context / low
       let highWavelength = context / high
-      return rounded(plain(base)).map { frequency in
+      return plain(base).map { frequency in
         let wavelength = 2 * Double.pi / frequency
         if wavelength < highWavelength { return Float(frequency) }
         if wavelength > lowWavelength { return Float(frequency / factor) }
@@ -175,14 +176,16 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
       low = Swift.max(low, 0)
       high = Swift.min(high, r - 1)
       if low == high { high += 0.001 }  // as transformers: no division by zero
+      // In float32 throughout, operation for operation, as transformers blends them.
+      let (lowBound, span) = (Float(low), Float(high - low))
       return (0..<half).map { i in
-        let positionFrequency = Double(Float(pow(base, Double(2 * i) / r)))
-        let extrapolation = 1 / positionFrequency
-        let interpolation = 1 / (factor * positionFrequency)
-        let ramp = Swift.min(Swift.max((Double(i) - low) / (high - low), 0), 1)
-        let extrapolationWeight = 1 - ramp
-        return Float(
-          interpolation * (1 - extrapolationWeight) + extrapolation * extrapolationWeight)
+        let positionFrequency = power(base, i)
+        let extrapolation: Float = 1 / positionFrequency
+        let interpolation: Float = 1 / (Float(factor) * positionFrequency)
+        let ramp = Swift.min(Swift.max((Float(i) - lowBound) / span, 0), 1)
+        let extrapolationWeight: Float = 1 - ramp
+        let interpolated: Float = interpolation * (1 - extrapolationWeight)
+        return interpolated + extrapolation * extrapolationWeight
       }
     }
   }
@@ -193,7 +196,7 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
   ///   - tensor: queries or keys, last dimension `D`, e.g. `[B, H, N, D]`; rotated in place.
   ///   - start: the position of row 0 (the tokens already in a key/value cache when decoding).
   ///   - sequenceLength: the length the dynamic scaling sees; `nil` for `start + N`.
-  /// - Throws: ``AttentionError`` when the last dimension is not `D`, the rank is below 2, or a
+  /// - Throws: `AttentionError` when the last dimension is not `D`, the rank is below 2, or a
   ///   position is negative.
   /// - Complexity: O(count) time; O(N·R) for the angles.
   public func apply<Scalar: AttentionScalar>(
@@ -217,7 +220,7 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
   /// Rotates every row of `tensor` (`[…, N, D]`): row `n` is at position `positions[n]` (packed
   /// sequences restart their positions at each sequence).
   ///
-  /// - Throws: ``AttentionError`` when the shape does not fit, `positions` does not have `N`
+  /// - Throws: `AttentionError` when the shape does not fit, `positions` does not have `N`
   ///   entries, or one is negative.
   public func apply<Scalar: AttentionScalar>(
     to tensor: inout Tensor<Scalar>, positions: [Int], sequenceLength: Int? = nil

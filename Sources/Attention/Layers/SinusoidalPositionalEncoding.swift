@@ -25,7 +25,7 @@ public struct SinusoidalPositionalEncoding<Scalar: AttentionScalar>: PositionalE
   /// - Parameters:
   ///   - dimension: `d`, > 0 (odd values allowed).
   ///   - base: the wavelength base, finite and > 0; 10000 as in the paper.
-  /// - Throws: ``AttentionError`` (`invalidArgument`) for a non-positive dimension or a bad base.
+  /// - Throws: `AttentionError` (`invalidArgument`) for a non-positive dimension or a bad base.
   public init(dimension: Int, base: Double = 10000) throws {
     guard dimension > 0 else {
       throw AttentionError(
@@ -42,7 +42,7 @@ public struct SinusoidalPositionalEncoding<Scalar: AttentionScalar>: PositionalE
   /// The encodings of the given positions, `[positions.count, d]`.
   ///
   /// - Parameter positions: positions ≥ 0, any order.
-  /// - Throws: ``AttentionError`` (`invalidArgument`) naming a negative position.
+  /// - Throws: `AttentionError` (`invalidArgument`) naming a negative position.
   /// - Complexity: O(positions.count · d) sines and cosines.
   public func encodings(at positions: [Int]) throws -> Tensor<Scalar> {
     if let bad = positions.first(where: { $0 < 0 }) {

@@ -11,7 +11,7 @@ extension Tensor {
   ///
   /// - Parameter headCount: `H`, which must divide the last dimension.
   /// - Returns: a new contiguous tensor `[B, H, N, D]` (rank 4), or `[H, N, D]` for a rank-2 input.
-  /// - Throws: ``AttentionError`` if the rank is not 2 or 3, `headCount` is not positive, or it
+  /// - Throws: `AttentionError` if the rank is not 2 or 3, `headCount` is not positive, or it
   ///   does not divide the last dimension.
   /// - Complexity: O(n) for n elements (one copy).
   public func splittingHeads(headCount: Int) throws -> Tensor {
@@ -47,7 +47,7 @@ extension Tensor {
   /// ```
   ///
   /// - Returns: a new contiguous tensor `[B, N, H·D]`, or `[N, H·D]` for a rank-3 input.
-  /// - Throws: ``AttentionError`` if the rank is not 3 or 4.
+  /// - Throws: `AttentionError` if the rank is not 3 or 4.
   /// - Complexity: O(n) for n elements (one copy).
   public func mergingHeads() throws -> Tensor {
     guard rank == 3 || rank == 4 else {

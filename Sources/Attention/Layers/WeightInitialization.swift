@@ -36,7 +36,7 @@ public enum WeightInitialization: Sendable, Equatable {
   ///   - scalar: the element type, usually inferred.
   ///   - generator: the source of randomness; the same seed gives the same weights.
   /// - Returns: a tensor of the given shape.
-  /// - Throws: ``AttentionError`` for a rank below 2 or a negative dimension
+  /// - Throws: `AttentionError` for a rank below 2 or a negative dimension
   ///   (`invalidShape`), a non-finite gain or slope (`invalidArgument`), or a LAPACK failure
   ///   (`numericalFailure`).
   /// - Complexity: O(n) for the uniform cases; O(rows · columns · min(rows, columns)) for

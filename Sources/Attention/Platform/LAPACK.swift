@@ -21,7 +21,7 @@ enum LAPACK {
   ///   - rows: the number of rows, > 0.
   ///   - columns: the number of columns, > 0.
   /// - Returns: `q` (`rows × k`) and `r` (`k × columns`), both row-major.
-  /// - Throws: ``AttentionError`` of kind `numericalFailure` naming the routine and its `info`
+  /// - Throws: `AttentionError` of kind `numericalFailure` naming the routine and its `info`
   ///   when LAPACK reports failure, or `memoryLimit` for sizes beyond `Int32`.
   /// - Complexity: O(rows · columns · k).
   static func qrDecomposition<Scalar: AttentionScalar>(

@@ -107,7 +107,7 @@ extension OpenBLAS {
   ///
   /// Same conditions as ``reselectCore()``: call it before any computation.
   ///
-  /// - Throws: ``AttentionError`` if the recommended core cannot be selected (it is one this CPU
+  /// - Throws: `AttentionError` if the recommended core cannot be selected (it is one this CPU
   ///   runs, so only a broken OpenBLAS would refuse it).
   package static func reselectCoreMatchingCPU() throws -> CoreReselection {
     let detection = reselectCore()

@@ -136,7 +136,7 @@ public enum OpenBLAS {
   ///
   /// - Parameter name: a core name OpenBLAS knows, compared case-insensitively (``knownCores``).
   /// - Returns: whether selection was available and the cores before and after.
-  /// - Throws: ``AttentionError`` (`invalidArgument`) for a name not in ``knownCores``, or a core
+  /// - Throws: `AttentionError` (`invalidArgument`) for a name not in ``knownCores``, or a core
   ///   whose instructions this CPU (as reported by ``CPUFeatures/current``) lacks — running it
   ///   would stop the process with an illegal-instruction signal.
   @discardableResult

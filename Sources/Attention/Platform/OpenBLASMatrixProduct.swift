@@ -6,7 +6,7 @@ extension OpenBLAS {
   ///   - a: the left factor `[M, K]`.
   ///   - b: the right factor `[K, N]`.
   /// - Returns: the product `[M, N]`.
-  /// - Throws: ``AttentionError`` when either factor is not rank 2 or the inner dimensions differ.
+  /// - Throws: `AttentionError` when either factor is not rank 2 or the inner dimensions differ.
   /// - Complexity: O(M·N·K) time, with OpenBLAS's ``threadCount`` threads.
   public static func matrixProduct<Scalar: AttentionScalar>(
     _ a: Tensor<Scalar>, _ b: Tensor<Scalar>
@@ -25,7 +25,7 @@ extension OpenBLAS {
   ///   - a: the left factor `[M, K]`.
   ///   - b: the right factor `[K, N]`.
   ///   - product: a tensor of shape `[M, N]`; its previous elements are ignored.
-  /// - Throws: ``AttentionError`` when a factor is not rank 2, the inner dimensions differ,
+  /// - Throws: `AttentionError` when a factor is not rank 2, the inner dimensions differ,
   ///   `product` is not `[M, N]`, or a dimension exceeds OpenBLAS's 32-bit sizes.
   /// - Complexity: O(M·N·K) time, with OpenBLAS's ``threadCount`` threads.
   public static func multiply<Scalar: AttentionScalar>(

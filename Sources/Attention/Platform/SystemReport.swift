@@ -1,5 +1,6 @@
 /// A snapshot of what runs the attention kernels on this machine: the OpenBLAS build and core,
-/// threads, and the CPU's vector features — what `attention info` prints.
+/// threads, the CPU's vector features and the instruction set of the softmax's row kernels — what
+/// `attention info` prints.
 ///
 /// ```swift
 /// print(SystemReport.current)
@@ -23,6 +24,15 @@ public struct SystemReport: Sendable, Equatable, CustomStringConvertible {
   public var onlineCoreCount: Int
   /// The processor's model and flags.
   public var cpu: CPUFeatures
+  /// The instruction set the softmax's row kernels (exp with the running sum, row maximum,
+  /// scaling, the non-finite scan) run with, chosen once per process: the widest this CPU
+  /// supports (AVX-512, else AVX2+FMA, else SSE) unless the environment variable
+  /// `ATTENTION_ISA` (`avx512`, `avx2`, `sse2` or `portable`) asks for a lower one. `nil` for the
+  /// portable C loops, which non-x86 processors run.
+  public var rowKernelInstructions: VectorInstructionSet?
+  /// The widest instruction set of the row kernels this CPU supports; it differs from
+  /// ``rowKernelInstructions`` only when `ATTENTION_ISA` lowered the choice.
+  public var widestRowKernelInstructions: VectorInstructionSet?
   /// Set when the core leaves the CPU's widest vector unit idle
   /// (``OpenBLAS/idleVectorUnitWarning(coreName:cpu:)``).
   public var warning: String?
@@ -37,6 +47,8 @@ public struct SystemReport: Sendable, Equatable, CustomStringConvertible {
       canReselectCore: OpenBLAS.canReselectCore, openBLASThreadCount: OpenBLAS.threadCount,
       attentionThreadCount: AttentionThreads.maximumCount,
       onlineCoreCount: AttentionThreads.availableCoreCount, cpu: cpu,
+      rowKernelInstructions: VectorKernels.active.level.instructionSet,
+      widestRowKernelInstructions: VectorKernels.bestLevel.instructionSet,
       warning: OpenBLAS.idleVectorUnitWarning(coreName: core, cpu: cpu))
   }
 
@@ -44,6 +56,11 @@ public struct SystemReport: Sendable, Equatable, CustomStringConvertible {
   public var description: String {
     let features = cpu.vectorFlags
     let widest = cpu.widestVectorInstructions.map { "\($0)" } ?? "unknown"
+    var rowKernels = rowKernelInstructions.map { "\($0)" } ?? "portable C"
+    if rowKernelInstructions != widestRowKernelInstructions {
+      let best = widestRowKernelInstructions.map { "\($0)" } ?? "portable C"
+      rowKernels += ", lowered by ATTENTION_ISA (the CPU supports \(best))"
+    }
     var lines = [
       ("OpenBLAS", openBLASVersion ?? "unknown version"),
       ("configuration", openBLASConfiguration),
@@ -55,6 +72,7 @@ public struct SystemReport: Sendable, Equatable, CustomStringConvertible {
       ("CPU", cpu.modelName ?? "unknown"),
       ("CPU vector units", widest),
       ("CPU vector flags", features.isEmpty ? "none found" : features.joined(separator: " ")),
+      ("softmax row kernels", rowKernels),
     ]
     if let warning { lines.append(("warning", warning)) }
     let width = lines.map(\.0.count).max() ?? 0

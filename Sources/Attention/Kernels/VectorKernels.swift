@@ -1,0 +1,183 @@
+internal import CAttentionKernels
+
+/// The inner vector loops of the row softmax and the non-finite scan — exp with the running sum,
+/// row maximum, scaling, the scan — compiled in C once per instruction set and chosen once per
+/// process. The only Swift door to the `CAttentionKernels` module.
+///
+/// Why C: Swift has no per-function target attribute, so a plain `swift build` compiles Swift
+/// SIMD code for the x86-64 baseline (SSE2, no FMA), ~20 % slower on the fused path than a
+/// `-target-cpu native` build, and a package's `unsafeFlags` are refused by its dependents. The C
+/// target compiles the same loops for AVX-512F, AVX2+FMA and SSE2 with
+/// `__attribute__((target(...)))` (and a portable variant for other processors), and picks the
+/// widest the CPU supports with `__builtin_cpu_supports` on first use, as PyTorch's CPU
+/// capability dispatch and ggml do. `ATTENTION_ISA=avx512|avx2|sse2|portable` in the environment
+/// lowers the choice for the whole process.
+///
+/// Swift keeps the algorithm: ``RowSoftmax``, the fused kernel's online rescaling, masking and
+/// the NaN policy call these loops and decide what their results mean.
+///
+/// Every variant computes exp with the same polynomial and range reduction (relative error below
+/// 1e-7 for Float and 4e-16 for Double; exactly 0 below the smallest normal number and for
+/// `-infinity`, `+infinity` on overflow and for `+infinity`, NaN for NaN). Variants agree within
+/// rounding, not bit for bit: the lane count changes the order of a row's sum, and FMA the
+/// rounding of the polynomial. Within one process the results are reproducible.
+struct VectorKernels: @unchecked Sendable {  // a pointer to an immutable static C table
+  /// The instruction sets the C loops are compiled for, ordered from the narrowest.
+  enum Level: Int, CaseIterable, Comparable, Sendable, CustomStringConvertible {
+    /// Plain C, one element at a time: non-x86 processors (on x86-64, only for the tests and
+    /// `ATTENTION_ISA=portable`).
+    case portable
+    /// SSE2, 128-bit: the x86-64 baseline.
+    case sse2
+    /// AVX2 with FMA, 256-bit.
+    case avx2
+    /// AVX-512F, 512-bit.
+    case avx512
+
+    /// The public name of the vector unit this level uses, `nil` for the portable loops.
+    var instructionSet: VectorInstructionSet? {
+      switch self {
+      case .portable: nil
+      case .sse2: .sse
+      case .avx2: .avx2
+      case .avx512: .avx512
+      }
+    }
+
+    var description: String {
+      switch self {
+      case .portable: "portable"
+      case .sse2: "sse2"
+      case .avx2: "avx2"
+      case .avx512: "avx512"
+      }
+    }
+
+    static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    fileprivate init(_ isa: attn_isa) {
+      switch isa {
+      case ATTN_ISA_SSE2: self = .sse2
+      case ATTN_ISA_AVX2: self = .avx2
+      case ATTN_ISA_AVX512: self = .avx512
+      default: self = .portable
+      }
+    }
+
+    fileprivate var isa: attn_isa {
+      switch self {
+      case .portable: ATTN_ISA_PORTABLE
+      case .sse2: ATTN_ISA_SSE2
+      case .avx2: ATTN_ISA_AVX2
+      case .avx512: ATTN_ISA_AVX512
+      }
+    }
+  }
+
+  private let table: UnsafePointer<attn_row_kernels>
+
+  /// The loops this process runs: the widest level the CPU supports, or the one `ATTENTION_ISA`
+  /// asks for. Chosen on first use and the same for every thread afterwards.
+  static let active = VectorKernels(table: attn_active_kernels())
+
+  /// The widest level this CPU supports, whatever `ATTENTION_ISA` says.
+  static var bestLevel: Level { Level(attn_best_isa()) }
+
+  /// Every level this CPU can run, narrowest first (the portable loops run everywhere).
+  static var supportedLevels: [Level] { Level.allCases.filter { VectorKernels($0) != nil } }
+
+  private init(table: UnsafePointer<attn_row_kernels>) {
+    self.table = table
+  }
+
+  /// The loops compiled for `level`, or `nil` when this CPU cannot run them (or, off x86-64,
+  /// they are not compiled).
+  init?(_ level: Level) {
+    guard let table = attn_kernels_for(level.isa) else { return nil }
+    self.table = table
+  }
+
+  /// The level these loops were compiled for.
+  var level: Level { Level(table.pointee.isa) }
+
+  // MARK: Float and Double behind a generic scalar
+
+  /// The largest of `count` values, `-infinity` if `count` is 0. NaNs are skipped: a row of NaNs
+  /// and `-infinity` gives `-infinity` (``RowSoftmax/maximum(_:count:using:)`` looks for the NaN).
+  @inline(__always)
+  func maximum<Scalar: AttentionScalar>(_ row: UnsafePointer<Scalar>, count: Int) -> Scalar {
+    if Scalar.self == Float.self {
+      let result = table.pointee.max_f32(row.cast(to: Float.self), count)
+      return unsafeBitCast(result, to: Scalar.self)
+    } else if Scalar.self == Double.self {
+      let result = table.pointee.max_f64(row.cast(to: Double.self), count)
+      return unsafeBitCast(result, to: Scalar.self)
+    }
+    preconditionFailure("VectorKernels supports Float and Double only")
+  }
+
+  /// Replaces each of `count` values `x` with `exp(x − shift)` and returns their sum.
+  ///
+  /// - Precondition: `shift` is not `-infinity` (a fully masked row is the caller's case).
+  @inline(__always)
+  func exponentiate<Scalar: AttentionScalar>(
+    _ row: UnsafeMutablePointer<Scalar>, count: Int, subtracting shift: Scalar
+  ) -> Scalar {
+    if Scalar.self == Float.self {
+      let result = table.pointee.exp_sum_f32(
+        row.mutableCast(to: Float.self), count, unsafeBitCast(shift, to: Float.self))
+      return unsafeBitCast(result, to: Scalar.self)
+    } else if Scalar.self == Double.self {
+      let result = table.pointee.exp_sum_f64(
+        row.mutableCast(to: Double.self), count, unsafeBitCast(shift, to: Double.self))
+      return unsafeBitCast(result, to: Scalar.self)
+    }
+    preconditionFailure("VectorKernels supports Float and Double only")
+  }
+
+  /// Multiplies `count` values by `factor`.
+  @inline(__always)
+  func scale<Scalar: AttentionScalar>(
+    _ row: UnsafeMutablePointer<Scalar>, count: Int, by factor: Scalar
+  ) {
+    if Scalar.self == Float.self {
+      table.pointee.scale_f32(
+        row.mutableCast(to: Float.self), count, unsafeBitCast(factor, to: Float.self))
+    } else if Scalar.self == Double.self {
+      table.pointee.scale_f64(
+        row.mutableCast(to: Double.self), count, unsafeBitCast(factor, to: Double.self))
+    } else {
+      preconditionFailure("VectorKernels supports Float and Double only")
+    }
+  }
+
+  /// Whether any of `count` values is NaN or infinite.
+  @inline(__always)
+  func containsNonFinite<Scalar: AttentionScalar>(
+    _ values: UnsafePointer<Scalar>, count: Int
+  ) -> Bool {
+    if Scalar.self == Float.self {
+      return table.pointee.has_nonfinite_f32(values.cast(to: Float.self), count)
+    } else if Scalar.self == Double.self {
+      return table.pointee.has_nonfinite_f64(values.cast(to: Double.self), count)
+    }
+    preconditionFailure("VectorKernels supports Float and Double only")
+  }
+}
+
+extension UnsafePointer {
+  /// The same address viewed as another scalar type of the same layout (Float or Double behind a
+  /// generic `AttentionScalar` the caller has already identified).
+  @inline(__always)
+  fileprivate func cast<T>(to _: T.Type) -> UnsafePointer<T> {
+    UnsafeRawPointer(self).assumingMemoryBound(to: T.self)
+  }
+}
+
+extension UnsafeMutablePointer {
+  /// The same address viewed as another scalar type of the same layout.
+  @inline(__always)
+  fileprivate func mutableCast<T>(to _: T.Type) -> UnsafeMutablePointer<T> {
+    UnsafeMutableRawPointer(self).assumingMemoryBound(to: T.self)
+  }
+}

@@ -1,0 +1,89 @@
+// The hot row loops of the attention kernels (exp with the running sum, row maximum, scaling, the
+// non-finite scan), compiled once per x86 instruction set and chosen at run time.
+//
+// An implementation detail of the `Attention` module, with no stable API: only
+// `Sources/Attention/Kernels/VectorKernels.swift` imports it. Swift has no per-function target
+// attribute, so a plain `swift build` compiles Swift SIMD code for the x86-64 baseline (SSE2, no
+// FMA); C does have one. Each variant below is compiled with `__attribute__((target(...)))` for
+// its instruction set, and `attn_active_kernels` picks the widest one the CPU supports, once per
+// process (as PyTorch's CPU capability dispatch, ggml and simdjson do).
+//
+// Every exported symbol starts with `attn_`.
+
+#ifndef C_ATTENTION_KERNELS_H
+#define C_ATTENTION_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The instruction sets a variant of the kernels is compiled for. The values are ordered: a
+/// larger one runs everything a smaller one can.
+typedef enum attn_isa {
+  /// Plain C, one element at a time: the variant of non-x86 processors (also built on x86-64,
+  /// where the tests compare it with the vector variants and `ATTENTION_ISA=portable` picks it).
+  ATTN_ISA_PORTABLE = 0,
+  /// SSE2 with 128-bit registers: the x86-64 baseline, no fused multiply-add.
+  ATTN_ISA_SSE2 = 1,
+  /// AVX2 and FMA with 256-bit registers (Haswell and later, AMD Zen).
+  ATTN_ISA_AVX2 = 2,
+  /// AVX-512F with 512-bit registers and mask registers for the row tails.
+  ATTN_ISA_AVX512 = 3,
+} attn_isa;
+
+/// One variant's loops. All variants compute the same thing with the same polynomial and range
+/// reduction; their results agree within rounding (the lane count changes the order of the sums,
+/// and FMA the rounding of the polynomial), not bit for bit.
+///
+/// exp contract, every variant: for Float the relative error against the exact exp is below 1e-7
+/// and for Double below 4e-16 wherever the result is a normal number; the result is exactly 0
+/// where exp(x) is below the smallest normal number (x < -87.3365 for Float, x < -708.3964 for
+/// Double, and -infinity), +infinity on overflow and for +infinity, NaN for NaN.
+typedef struct attn_row_kernels {
+  /// The instruction set this table's loops were compiled for.
+  attn_isa isa;
+
+  /// The largest of `count` values, -infinity if `count` is 0. NaNs are skipped (a value is
+  /// taken only when it compares greater than the maximum so far), so a row of NaNs and
+  /// -infinities gives -infinity: callers that care look for a NaN themselves.
+  float (*_Nonnull max_f32)(const float *_Nonnull row, size_t count);
+  /// Replaces each of `count` values x with exp(x - shift) and returns their sum. `shift` must
+  /// not be -infinity (the caller's fully masked row): the padding of a vector tail is
+  /// -infinity, whose exp must be 0.
+  float (*_Nonnull exp_sum_f32)(float *_Nonnull row, size_t count, float shift);
+  /// Multiplies `count` values by `factor`.
+  void (*_Nonnull scale_f32)(float *_Nonnull row, size_t count, float factor);
+  /// Whether any of `count` values is NaN or infinite.
+  bool (*_Nonnull has_nonfinite_f32)(const float *_Nonnull values, size_t count);
+
+  /// The same four loops for Double.
+  double (*_Nonnull max_f64)(const double *_Nonnull row, size_t count);
+  double (*_Nonnull exp_sum_f64)(double *_Nonnull row, size_t count, double shift);
+  void (*_Nonnull scale_f64)(double *_Nonnull row, size_t count, double factor);
+  bool (*_Nonnull has_nonfinite_f64)(const double *_Nonnull values, size_t count);
+} attn_row_kernels;
+
+/// The table this process uses, chosen on the first call and the same for every later call and
+/// thread: the widest variant the CPU supports (`__builtin_cpu_supports`, which also checks that
+/// the operating system saves the wider registers), or a lower one when the environment variable
+/// `ATTENTION_ISA` is `avx512`, `avx2`, `sse2` or `portable` (a level the CPU lacks gives the
+/// widest it has below that; other values are ignored).
+const attn_row_kernels *_Nonnull attn_active_kernels(void);
+
+/// The table of one instruction set, or NULL when the CPU cannot run it or this build lacks it
+/// (every variant but the portable one is x86-64 only). For tests and measurements; the engine
+/// uses `attn_active_kernels`.
+const attn_row_kernels *_Nullable attn_kernels_for(attn_isa isa);
+
+/// The widest instruction set of a compiled variant that this CPU supports, whatever
+/// `ATTENTION_ISA` says.
+attn_isa attn_best_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif  // C_ATTENTION_KERNELS_H

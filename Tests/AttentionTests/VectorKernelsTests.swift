@@ -1,0 +1,411 @@
+import AttentionTestSupport
+import Testing
+
+@testable import Attention
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The C row loops of every instruction set this CPU runs — row maximum, exp with the running
+/// sum, scaling, the non-finite scan — against scalar references (Double for the exponentials),
+/// on row lengths 0…67 (every tail of 2-, 4-, 8- and 16-lane vectors, and a few whole vectors)
+/// starting at unaligned addresses; then the variants against each other, and the choice the
+/// process made.
+@Suite("Vector kernels: every instruction set against scalar references and each other")
+struct VectorKernelsTests {
+  static let levels = VectorKernels.supportedLevels
+  static let lengths = Array(0...67)
+  /// Element offsets of the row's start in its buffer: 0 is 64-byte aligned, the others are not.
+  static let offsets = [0, 1, 3, 5]
+  /// Guard elements before and after the row, which no kernel may read into its result or write.
+  static let guardCount = 20
+
+  /// Relative error of one exponential against Double's exp, as in ``VectorExpTests``.
+  static let floatBound = 1e-7
+  static let doubleBound = 4e-16 + 2.3e-16  // against glibc's Double exp (≤ 1 ulp itself)
+
+  /// A row of `count` values in a buffer of guard elements, starting `offset` elements past a
+  /// 64-byte boundary. `body` gets the row; the guard elements (`sentinel`) are checked after.
+  static func withRow<S: AttentionScalar, R>(
+    _ values: [S], offset: Int, sentinel: S, level: VectorKernels.Level,
+    _ body: (UnsafeMutablePointer<S>) -> R,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) -> (result: R, row: [S]) {
+    let total = offset + guardCount + values.count + guardCount
+    let buffer = UnsafeMutableRawPointer.allocate(
+      byteCount: total * MemoryLayout<S>.stride, alignment: 64
+    ).bindMemory(to: S.self, capacity: total)
+    defer { buffer.deallocate() }
+    buffer.initialize(repeating: sentinel, count: total)
+    let row = buffer + offset + guardCount
+    for (j, x) in values.enumerated() { row[j] = x }
+    let result = body(row)
+    // Bit patterns, so that NaN sentinels compare too.
+    let same = { (x: S) in x == sentinel || (x.isNaN && sentinel.isNaN) }
+    let before = (0..<(offset + guardCount)).allSatisfy { same(buffer[$0]) }
+    let after = (0..<guardCount).allSatisfy { same(row[values.count + $0]) }
+    #expect(
+      before && after, "\(level): a kernel wrote outside a row of \(values.count)",
+      sourceLocation: sourceLocation)
+    return (result, (0..<values.count).map { row[$0] })
+  }
+
+  /// Seeded logits: normal values times 4, some -infinity (masked keys).
+  static func logits<S: AttentionScalar>(_ count: Int, seed: UInt64, as _: S.Type) -> [S] {
+    var generator = SplitMix64(seed: seed)
+    return (0..<count).map { _ in
+      let u = Double.random(in: 0..<1, using: &generator)
+      if u < 0.1 { return -S.infinity }
+      return S(Double.random(in: -4..<4, using: &generator) * u * 4)
+    }
+  }
+
+  @Test(
+    "Row maximum equals the scalar maximum; guard values past the row never count",
+    arguments: levels)
+  func maximum(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    for count in Self.lengths {
+      for offset in Self.offsets {
+        let values = Self.logits(count, seed: UInt64(count * 10 + offset), as: Float.self)
+        // The maximum selects one of the values: it is exact, so equality is the right test.
+        let expected = values.max() ?? -.infinity
+        // Guards larger than every value: reading past the row would change the result.
+        let float = Self.withRow(values, offset: offset, sentinel: 1e30, level: level) {
+          kernels.maximum($0, count: count)
+        }
+        #expect(float.result == expected, "\(level) count \(count) offset \(offset)")
+        let doubles = values.map(Double.init)
+        let double = Self.withRow(doubles, offset: offset, sentinel: 1e300, level: level) {
+          kernels.maximum($0, count: count)
+        }
+        #expect(double.result == Double(expected), "\(level) count \(count) offset \(offset)")
+      }
+    }
+  }
+
+  @Test(
+    "Row maximum skips NaN; RowSoftmax.maximum then returns a NaN only when all else is -inf",
+    arguments: levels)
+  func maximumWithNaN(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    for count in 1...40 {
+      for position in 0..<count {
+        var values = [Float](repeating: -.infinity, count: count)
+        values[position] = .nan
+        values.withUnsafeMutableBufferPointer { row in
+          #expect(kernels.maximum(row.baseAddress!, count: count) == -.infinity)
+          #expect(RowSoftmax.maximum(row.baseAddress!, count: count, using: kernels).isNaN)
+        }
+        values[(position + 1) % count] = 2.5
+        if count > 1 {
+          values.withUnsafeMutableBufferPointer { row in
+            #expect(kernels.maximum(row.baseAddress!, count: count) == 2.5)
+            #expect(RowSoftmax.maximum(row.baseAddress!, count: count, using: kernels) == 2.5)
+          }
+        }
+      }
+    }
+  }
+
+  @Test("exp(x − shift) in place and the sum, against Double's exp", arguments: levels)
+  func exponentiate(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    for count in Self.lengths {
+      for offset in Self.offsets {
+        let values = Self.logits(count, seed: UInt64(1000 + count * 10 + offset), as: Float.self)
+        let shift = values.max().map { $0 == -.infinity ? 0 : $0 } ?? 0
+        // The kernels exponentiate the difference rounded to the row's type (as the Swift
+        // code before them did): the reference takes the same Float difference, in Double.
+        let expected = values.map { Glibc.exp(Double($0 - shift)) }
+        let expectedSum = expected.reduce(0, +)
+        let float = Self.withRow(values, offset: offset, sentinel: 7, level: level) {
+          kernels.exponentiate($0, count: count, subtracting: shift)
+        }
+        for (e, reference) in zip(float.row, expected) {
+          #expect(
+            abs(Double(e) - reference) <= Self.floatBound * reference,
+            "\(level) count \(count) offset \(offset): \(e) vs \(reference)")
+        }
+        // The Float sum adds ≤ 67 roundings of terms ≤ 1: 1e-7 relative each, and the sum's own.
+        #expect(
+          abs(Double(float.result) - expectedSum) <= 1e-6 * expectedSum,
+          "\(level) count \(count) offset \(offset): sum \(float.result) vs \(expectedSum)")
+
+        let doubles = values.map { Double($0) }
+        let expectedDoubles = doubles.map { Glibc.exp($0 - Double(shift)) }
+        let expectedDoubleSum = expectedDoubles.reduce(0, +)
+        let double = Self.withRow(doubles, offset: offset, sentinel: 7, level: level) {
+          kernels.exponentiate($0, count: count, subtracting: Double(shift))
+        }
+        for (e, reference) in zip(double.row, expectedDoubles) {
+          #expect(
+            abs(e - reference) <= Self.doubleBound * reference,
+            "\(level) count \(count) offset \(offset): \(e) vs \(reference)")
+        }
+        #expect(
+          abs(double.result - expectedDoubleSum) <= 1e-14 * expectedDoubleSum,
+          "\(level) count \(count) offset \(offset): sum \(double.result) vs \(expectedDoubleSum)")
+      }
+    }
+  }
+
+  @Test(
+    "A NaN or +infinity in the row makes the sum NaN or +infinity; -infinity adds 0",
+    arguments: levels)
+  func exponentiateSpecialValues(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    for count in [1, 3, 8, 17, 33] {
+      for position in [0, count / 2, count - 1] {
+        for (special, isNaN) in [(Float.nan, true), (Float.infinity, false)] {
+          var row = [Float](repeating: 0.5, count: count)
+          row[position] = special
+          let sum = row.withUnsafeMutableBufferPointer {
+            kernels.exponentiate($0.baseAddress!, count: count, subtracting: 0)
+          }
+          #expect(isNaN ? sum.isNaN : sum == .infinity, "\(level) \(special) at \(position)")
+        }
+        var row = [Double](repeating: 0.5, count: count)
+        row[position] = -.infinity
+        let sum = row.withUnsafeMutableBufferPointer {
+          kernels.exponentiate($0.baseAddress!, count: count, subtracting: 0.5)
+        }
+        #expect(sum == Double(count - 1), "\(level): exp(0) = 1 for each other entry")
+        #expect(row[position] == 0)
+      }
+    }
+  }
+
+  @Test("Scaling is one rounded product per element", arguments: levels)
+  func scale(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    for count in Self.lengths {
+      for offset in Self.offsets {
+        let values = Self.logits(count, seed: UInt64(2000 + count * 10 + offset), as: Float.self)
+        let factor: Float = 0.377
+        // x · factor rounded once is the same number on every instruction set: exact equality
+        // (infinities and zeros included).
+        let float = Self.withRow(values, offset: offset, sentinel: 3, level: level) {
+          kernels.scale($0, count: count, by: factor)
+        }
+        #expect(float.row == values.map { $0 * factor }, "\(level) count \(count) offset \(offset)")
+        let doubles = values.map { Double($0) }
+        let double = Self.withRow(doubles, offset: offset, sentinel: 3, level: level) {
+          kernels.scale($0, count: count, by: 1 / 3)
+        }
+        #expect(
+          double.row == doubles.map { $0 * (1 / 3) }, "\(level) count \(count) offset \(offset)")
+      }
+    }
+  }
+
+  @Test(
+    "The non-finite scan finds one NaN or infinity at any position, and none past the end",
+    arguments: levels)
+  func nonFinite(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    for count in Self.lengths {
+      for offset in Self.offsets {
+        let finite = (0..<count).map { Float($0 % 7) * 4e37 - 1e38 }  // large but finite
+        // NaN guards: a scan that read past either end would report them.
+        let clean = Self.withRow(finite, offset: offset, sentinel: .nan, level: level) {
+          kernels.containsNonFinite(UnsafePointer($0), count: count)
+        }
+        #expect(!clean.result, "\(level) count \(count) offset \(offset)")
+        let cleanDouble = Self.withRow(
+          finite.map { Double($0) * 1e270 }, offset: offset, sentinel: .infinity, level: level
+        ) {
+          kernels.containsNonFinite(UnsafePointer($0), count: count)
+        }
+        #expect(!cleanDouble.result, "\(level) count \(count) offset \(offset)")
+        for position in 0..<count {
+          for special in [Float.nan, .infinity, -.infinity] {
+            var values = finite
+            values[position] = special
+            let found = Self.withRow(values, offset: offset, sentinel: 0, level: level) {
+              kernels.containsNonFinite(UnsafePointer($0), count: count)
+            }
+            #expect(found.result, "\(level) \(special) at \(position) of \(count)")
+          }
+          var doubles = finite.map { Double($0) }
+          doubles[position] = position % 2 == 0 ? .nan : -.infinity
+          let found = Self.withRow(doubles, offset: offset, sentinel: 0, level: level) {
+            kernels.containsNonFinite(UnsafePointer($0), count: count)
+          }
+          #expect(found.result, "\(level) Double at \(position) of \(count)")
+        }
+      }
+    }
+  }
+
+  @Test("The instruction sets agree with each other within rounding, not bit for bit")
+  func variantsAgree() throws {
+    let variants = Self.levels.compactMap(VectorKernels.init)
+    try #require(variants.count >= 1)
+    for count in Self.lengths + [512, 1000] {
+      let values = Self.logits(count, seed: UInt64(3000 + count), as: Float.self)
+      let shift = values.max().map { $0 == -.infinity ? 0 : $0 } ?? 0
+      var rows = [[Float]]()
+      var sums = [Float]()
+      for kernels in variants {
+        var row = values
+        sums.append(
+          row.withUnsafeMutableBufferPointer {
+            kernels.exponentiate($0.baseAddress!, count: count, subtracting: shift)
+          })
+        rows.append(row)
+      }
+      for (index, kernels) in variants.enumerated().dropFirst() {
+        // Each is within 1e-7 of the true value, so two are within 2e-7 of each other.
+        for (a, b) in zip(rows[index], rows[0]) {
+          #expect(
+            abs(a - b) <= 2e-7 * max(a, b), "\(kernels.level) vs \(variants[0].level): \(a), \(b)")
+        }
+        #expect(abs(sums[index] - sums[0]) <= 2e-6 * sums[0], "\(kernels.level) count \(count)")
+      }
+    }
+  }
+
+  @Test("The process runs the widest level the CPU supports, as the CPU's flags say")
+  func activeLevel() {
+    let best = VectorKernels.bestLevel
+    let flags = CPUFeatures.current.flags
+    #if arch(x86_64)
+      // __builtin_cpu_supports and /proc/cpuinfo agree (both include the OS's register support).
+      let expected: VectorKernels.Level =
+        flags.contains("avx512f")
+        ? .avx512 : flags.contains("avx2") && flags.contains("fma") ? .avx2 : .sse2
+      #expect(best == expected, "flags \(CPUFeatures.current.vectorFlags)")
+    #else
+      #expect(best == .portable)
+    #endif
+    #expect(VectorKernels.supportedLevels.last == best)
+    #expect(VectorKernels.supportedLevels.first == .portable)
+    #expect(VectorKernels(best)?.level == best)
+    let requested = getenv("ATTENTION_ISA").map { String(cString: $0) }
+    if requested == nil {
+      #expect(VectorKernels.active.level == best)
+    } else {
+      #expect(VectorKernels.active.level <= best)
+    }
+    let report = SystemReport.current
+    #expect(report.rowKernelInstructions == VectorKernels.active.level.instructionSet)
+    #expect(report.widestRowKernelInstructions == best.instructionSet)
+    #expect(report.description.contains("softmax row kernels"))
+  }
+
+  @Test(
+    "The fused kernel at every level matches the naive path, NaN policy included",
+    arguments: levels)
+  func fusedAttention(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    var data = TestData(seed: 41)
+    let q: Tensor<Float> = data.normal([1, 2, 45, 8])
+    let k: Tensor<Float> = data.normal([1, 2, 45, 8])
+    var v: Tensor<Float> = data.normal([1, 2, 45, 5])
+    // One value row with an infinity (taken by the careful path of its tile only) and one
+    // query with a NaN (its row, and only its row, becomes NaN).
+    var vScalars = v.scalars
+    vScalars[(45 + 30) * 5 + 2] = .infinity
+    v = try Tensor(shape: v.shape, scalars: vScalars)
+    var qScalars = q.scalars
+    qScalars[7 * 8 + 3] = .nan
+    let query = try Tensor(shape: q.shape, scalars: qScalars)
+    for causal in [nil, CausalAlignment.topLeft] {
+      let naive = try scaledDotProductAttention(
+        query: query, key: k, value: v, causal: causal, backend: .naive, returning: .logSumExp)
+      let problem = try AttentionProblem(
+        query: query, key: k, value: v, mask: .none, causal: causal, keyLengths: nil, scale: nil)
+      for blocking in [
+        FusedAttention.Blocking(queryRows: 7, keyColumns: 16), .init(queryRows: 64, keyColumns: 33),
+      ] {
+        let fused = FusedAttention.compute(
+          problem, query: query.scalars, key: k.scalars, value: v.scalars, extras: .logSumExp,
+          blocking: blocking, kernels: kernels)
+        let output = Tensor(uncheckedShape: problem.outputShape, scalars: fused.output)
+        let lse = Tensor(uncheckedShape: naive.logSumExp!.shape, scalars: fused.logSumExp!)
+        let comment = "\(level) \(blocking) causal \(causal.map { "\($0)" } ?? "none")"
+        expectClose(output, naive.output, tolerance: Tolerance.floatVersusFloat, comment)
+        expectClose(lse, naive.logSumExp!, tolerance: Tolerance.floatVersusFloat, comment)
+      }
+    }
+  }
+
+  // MARK: ATTENTION_ISA, read once per process: each value in its own child process
+
+  /// In a child process: sets `ATTENTION_ISA` to `value` before anything chose the loops, then
+  /// expects the widest supported level at or below `ceiling`, the report to say so, and a
+  /// softmax and a fused attention at that level to match the naive path. Prints `DONE`, or
+  /// `FAILED: …` (a failed exit test returns no output to show).
+  static func checkEnvironment(_ value: String, ceiling: VectorKernels.Level) -> Never {
+    func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+      if !condition {
+        print("FAILED: \(message())")
+        exit(0)
+      }
+    }
+    setenv("ATTENTION_ISA", value, 1)
+    let expected = VectorKernels.supportedLevels.last { $0 <= ceiling }!
+    let active = VectorKernels.active.level
+    check(active == expected, "ATTENTION_ISA=\(value): \(active), expected \(expected)")
+    let report = SystemReport.current
+    check(report.rowKernelInstructions == expected.instructionSet, "report \(report)")
+    check(
+      report.description.contains("lowered by ATTENTION_ISA")
+        == (expected < VectorKernels.bestLevel),
+      "report \(report)")
+    var data = TestData(seed: 5)
+    let q: Tensor<Float> = data.normal([1, 2, 70, 16])
+    let k: Tensor<Float> = data.normal([1, 2, 70, 16])
+    let v: Tensor<Float> = data.normal([1, 2, 70, 16])
+    for causal in [nil, CausalAlignment.topLeft] {
+      let naive = try! scaledDotProductAttention(
+        query: q, key: k, value: v, causal: causal, backend: .naive)
+      for backend in [AttentionBackend.blas, .blasMaterialized] {
+        let fast = try! scaledDotProductAttention(
+          query: q, key: k, value: v, causal: causal, backend: backend)
+        let difference = zip(fast.scalars, naive.scalars).map { abs($0 - $1) }.max()!
+        check(difference < 1e-5, "\(backend) causal \(String(describing: causal)): \(difference)")
+      }
+    }
+    print("DONE")
+    exit(0)
+  }
+
+  @Test("ATTENTION_ISA=sse2 runs the SSE2 loops (the portable ones off x86-64)")
+  func environmentSSE2() async {
+    let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      Self.checkEnvironment("sse2", ceiling: .sse2)
+    }
+    guard let result else { return }
+    let output = String(decoding: result.standardOutputContent, as: UTF8.self)
+    #expect(output.contains("DONE") && !output.contains("FAILED"), "child output: \(output)")
+  }
+
+  @Test("ATTENTION_ISA=portable runs the portable C loops")
+  func environmentPortable() async {
+    let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      Self.checkEnvironment("portable", ceiling: .portable)
+    }
+    guard let result else { return }
+    let output = String(decoding: result.standardOutputContent, as: UTF8.self)
+    #expect(output.contains("DONE") && !output.contains("FAILED"), "child output: \(output)")
+  }
+
+  @Test("ATTENTION_ISA=avx512 caps at the widest level the CPU has; an unknown name is ignored")
+  func environmentCeilingAndUnknownName() async {
+    // Exit tests capture nothing: each value is its own closure's literal.
+    let ceiling = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      Self.checkEnvironment("avx512", ceiling: .avx512)
+    }
+    let unknown = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      Self.checkEnvironment("AVX2 ", ceiling: .avx512)
+    }
+    for result in [ceiling, unknown] {
+      guard let result else { continue }
+      let output = String(decoding: result.standardOutputContent, as: UTF8.self)
+      #expect(output.contains("DONE") && !output.contains("FAILED"), "child output: \(output)")
+    }
+  }
+}
