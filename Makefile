@@ -31,7 +31,8 @@ test: deps model
 # ($(BENCH_NATIVE_FLAGS)). The plain build runs every case and times the native build, and
 # PyTorch's SDPA and ONNX Runtime's Attention when a Python with torch / onnx + onnxruntime is
 # found ($$ATTENTION_PEERS_PYTHON, else python3, else ~/peers/bin/python; optional), alternately
-# with itself on the fused path. About 8 minutes on 2 cores with both builds cached; results go
+# with itself on the fused path. About 8 minutes on 2 cores once both builds are cached (the
+# first time, add the two release builds: 3–5 minutes each on a shared machine); results go
 # to bench-results/ (Markdown, SVG, results.json).
 # make bench BENCH_ARGS=--quick: a smoke run. BENCH_NATIVE=0: no native build.
 # Options: .build/release/attention-bench --help.
