@@ -1,5 +1,4 @@
 import COpenBLAS
-import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -49,6 +48,44 @@ enum BLAS {
     }
   }
 
+  /// y = alpha · op(A) · x + beta · y, row-major `A` (`rows × columns`), for `Float` (sgemv) or
+  /// `Double` (dgemv); `op(A)` is `A` or `Aᵀ`, read in place.
+  ///
+  /// For one query row the attention products are matrix-vector products, and gemv streams the
+  /// matrix once where gemm would first copy it into its packed panel layout.
+  ///
+  /// With `beta` 0, `y` is cleared before the call: BLAS implementations differ in whether
+  /// `0 · y` lets a stale NaN or infinity of `y` through, and gemm's `beta = 0` never does.
+  @inline(__always)
+  static func gemv<Scalar: AttentionScalar>(
+    transpose: Bool = false, rows: Int, columns: Int,
+    alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int,
+    x: UnsafePointer<Scalar>, beta: Scalar, y: UnsafeMutablePointer<Scalar>
+  ) {
+    precondition(
+      rows <= Int32.max && columns <= Int32.max && lda <= Int32.max,
+      "gemv dimension exceeds Int32")
+    let ta = transpose ? CblasTrans : CblasNoTrans
+    if beta == 0 { y.update(repeating: 0, count: transpose ? columns : rows) }
+    if Scalar.self == Float.self {
+      cblas_sgemv(
+        CblasRowMajor, ta, Int32(rows), Int32(columns), unsafeBitCast(alpha, to: Float.self),
+        UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), Int32(lda),
+        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), 1,
+        unsafeBitCast(beta, to: Float.self),
+        UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), 1)
+    } else if Scalar.self == Double.self {
+      cblas_dgemv(
+        CblasRowMajor, ta, Int32(rows), Int32(columns), unsafeBitCast(alpha, to: Double.self),
+        UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), Int32(lda),
+        UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), 1,
+        unsafeBitCast(beta, to: Double.self),
+        UnsafeMutableRawPointer(y).assumingMemoryBound(to: Double.self), 1)
+    } else {
+      preconditionFailure("gemv supports Float and Double only, not \(Scalar.self)")
+    }
+  }
+
   /// The number of threads OpenBLAS uses for one call (process-wide).
   static var threadCount: Int {
     get { Int(openblas_get_num_threads()) }
@@ -88,7 +125,7 @@ enum BLAS {
   }
 
   /// How many ``withSingleThread(_:)`` regions are running, and the count to restore after them.
-  private static let singleThreadRegions = Mutex<(depth: Int, saved: Int)>((depth: 0, saved: 1))
+  private static let singleThreadRegions = Lock<(depth: Int, saved: Int)>((depth: 0, saved: 1))
 }
 
 // MARK: - Run-time core selection

@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -97,7 +95,7 @@ public enum OpenBLAS {
   }
 
   /// Set once a program re-selects the core; `nil` while the load-time choice stands.
-  private static let state = Mutex<CoreSelection?>(nil)
+  private static let state = Lock<CoreSelection?>(nil)
 
   /// Asks OpenBLAS to detect the CPU and choose its core again, ignoring `OPENBLAS_CORETYPE`.
   ///
