@@ -109,7 +109,7 @@ struct MemoryBudgetTests {
     #expect(tiny?.message.contains("split the request") == true, "\(String(describing: tiny))")
   }
 
-  @Test("The fused plan counts each worker's tiles and the value flags; no Nq × Nk term")
+  @Test("The fused plan counts each worker's tiles; no Nq × Nk term")
   func fusedPlanCountsTiles() throws {
     var data = TestData(seed: 4)
     let q: Tensor<Float> = data.normal([2, 4, 300, 8])
@@ -118,14 +118,13 @@ struct MemoryBudgetTests {
       query: q, key: k, value: k, mask: .none, causal: nil, keyLengths: nil, scale: nil)
     let plan = AttentionPlan(problem, path: .fused, extras: [], workers: 2)
     // Tiles: Bq = 256 (the problem has enough work items), Bk = 512 keys; 300 queries make two
-    // blocks per head, so both workers are used; 700 keys make two value-flag chunks per kv head.
+    // blocks per head, so both workers are used.
     #expect(plan.blocking == FusedAttention.Blocking(queryRows: 256, keyColumns: 512))
     #expect(plan.workerCount == 2)
     #expect(plan.queryBlocks.map(\.queries) == [0..<256, 256..<300])
     let outputAndLogSumExp = 4 * (2 * 4 * 300 * 8 + 2 * 4 * 300)
     let tiles = 4 * 2 * (256 * 512 + 2 * 256)
-    let flags = 2 * 2 * 2
-    #expect(plan.totalBytes == outputAndLogSumExp + tiles + flags, "\(plan.summary)")
+    #expect(plan.totalBytes == outputAndLogSumExp + tiles, "\(plan.summary)")
     #expect(AttentionPlan.path(for: .blas, extras: [.logSumExp]) == .fused)
     #expect(AttentionPlan.path(for: .blas, extras: .probabilities) == .materialized)
   }

@@ -112,15 +112,10 @@ struct AttentionPlan: Sendable {
       let (items, overflow) = (headCount / headGroup).multipliedReportingOverflow(
         by: queryBlocks.count)
       workerCount = overflow ? availableWorkers : Swift.max(1, Swift.min(availableWorkers, items))
-      let keyChunks = (p.keyCount + blocking.keyColumns - 1) / blocking.keyColumns
       buffers.append(buffer("log-sum-exp", heads + [p.queryCount]))
       buffers.append(
         buffer("tiles per worker", [workerCount, blocking.queryRows, blocking.keyColumns]))
       buffers.append(buffer("row maxima and sums", [workerCount, 2, blocking.queryRows]))
-      buffers.append(
-        buffer(
-          "non-finite value flags", [p.batchCount, p.keyValueHeadCount, keyChunks],
-          elementSize: 1))
     case .naive:
       if extras.contains(.logSumExp) {
         buffers.append(buffer("log-sum-exp", heads + [p.queryCount]))

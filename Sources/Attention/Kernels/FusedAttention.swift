@@ -17,8 +17,7 @@
 /// no key keep `O = 0` and get `-infinity`; a NaN logit, or visible logits that are all
 /// `-infinity`, make exactly their row NaN; masked keys never leak NaN or infinity.
 ///
-/// Extra memory: one `Bq × Bk` tile and two `Bq` vectors per worker, plus one flag per key block
-/// — independent of `Nq · Nk`. Results do not depend on the number of threads: each item is
+/// Extra memory: one `Bq × Bk` tile and two `Bq` vectors per worker — independent of `Nq · Nk`. Results do not depend on the number of threads: each item is
 /// computed by one worker in a fixed order, with OpenBLAS held at one thread.
 enum FusedAttention {
   /// The tile sizes of the fused kernel.
@@ -89,8 +88,6 @@ enum FusedAttention {
     let headCount = p.batchCount * p.queryHeadCount
     var output = [Scalar](repeating: 0, count: headCount * p.queryCount * p.valueDimension)
     var logSumExp = [Scalar](repeating: 0, count: headCount * p.queryCount)
-    let flags = NonFiniteValueFlags(
-      problem: p, value: value, chunkSize: blocking.keyColumns)
     let blocks = plan.queryBlocks
 
     query.withUnsafeBufferPointer { q in
@@ -101,7 +98,7 @@ enum FusedAttention {
               let context = Context(
                 problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
                 value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
-                nonFiniteValues: flags, kernels: kernels)
+                kernels: kernels)
               let group = plan.headGroup
               ParallelWork.forEachItem(
                 count: headCount / group * blocks.count, maximumWorkers: plan.workerCount
@@ -169,7 +166,6 @@ enum FusedAttention {
     let value: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>
     let logSumExp: UnsafeMutablePointer<Scalar>
-    let nonFiniteValues: NonFiniteValueFlags
     /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
     let kernels: VectorKernels
 
@@ -334,14 +330,18 @@ enum FusedAttention {
           row, count: columns, maximum: scratch.rowMaximum + i, sum: scratch.rowSum + i,
           output: out + r * dv, dv: dv)
       }
+      let values = value + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv
+      // The value tile is scanned just before its product, not in a pass over all of V first:
+      // the scan brings the tile into cache for the product, so V is read from memory once
+      // (decoding is bound by that read).
       TileProducts.addWeightedValues(
         problem: p, weights: scores, stride: ldS, rows: rows.count,
         rowQuery: {
           (info.head(ofRow: rows.lowerBound + $0), info.query(ofRow: rows.lowerBound + $0))
         },
         batch: info.batch, keys: keys,
-        values: value + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv,
-        valuesAreFinite: !nonFiniteValues.any(kvHead: info.kvHead, keys: keys),
+        values: values,
+        valuesAreFinite: !NonFinite.contains(values, count: keys.count * dv, using: kernels),
         into: out, accumulate: true)
     }
 

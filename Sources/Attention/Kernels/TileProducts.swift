@@ -14,10 +14,26 @@ enum TileProducts {
     query: UnsafePointer<Scalar>, key: UnsafePointer<Scalar>,
     into scores: UnsafeMutablePointer<Scalar>, stride: Int
   ) {
+    let alpha = scale == 0 ? 1 : scale
+    if rows <= matrixVectorRows {
+      for r in 0..<rows {
+        BLAS.gemv(
+          rows: keys, columns: keyDimension, alpha: alpha, a: key, lda: keyDimension,
+          x: query + r * keyDimension, beta: 0, y: scores + r * stride)
+      }
+      return
+    }
     BLAS.gemm(
-      transposeB: true, m: rows, n: keys, k: keyDimension, alpha: scale == 0 ? 1 : scale,
+      transposeB: true, m: rows, n: keys, k: keyDimension, alpha: alpha,
       a: query, lda: keyDimension, b: key, ldb: keyDimension, beta: 0, c: scores, ldc: stride)
   }
+
+  /// Up to this many rows, the products are one matrix-vector product per row instead of one
+  /// matrix product: decoding's one query (or a grouped-query attention group of a few) against a
+  /// tile of keys. gemm would copy the K or V tile into its packed layout first, and for so few
+  /// rows that copy costs as much as the product; gemv reads the tile in place, once per row, and
+  /// the tile stays in cache between rows.
+  static let matrixVectorRows = 4
 
   /// `output (+)= weights · values` for `rows` rows of weights over the keys `keys`.
   ///
@@ -51,51 +67,16 @@ enum TileProducts {
       }
       return
     }
+    if rows <= matrixVectorRows {
+      for r in 0..<rows {
+        BLAS.gemv(
+          transpose: true, rows: keys.count, columns: dv, alpha: 1, a: values, lda: dv,
+          x: weights + r * stride, beta: accumulate ? 1 : 0, y: output + r * dv)
+      }
+      return
+    }
     BLAS.gemm(
       m: rows, n: dv, k: keys.count, alpha: 1, a: weights, lda: stride, b: values, ldb: dv,
       beta: accumulate ? 1 : 0, c: output, ldc: dv)
-  }
-}
-
-/// Which chunks of V hold NaN or ±infinity, scanned once per call, so the products take the
-/// careful route (``TileProducts/addWeightedValues(problem:weights:stride:rows:firstQuery:batch:head:keys:values:valuesAreFinite:into:accumulate:)``)
-/// only where needed.
-struct NonFiniteValueFlags: Sendable {
-  private let flags: [Bool]
-  private let chunkSize: Int
-  private let chunksPerHead: Int
-
-  /// Scans `value` (`[B, Hkv, Nk, Dv]`) in chunks of `chunkSize` keys per key/value head.
-  init<Scalar: AttentionScalar>(problem: AttentionProblem<Scalar>, value: [Scalar], chunkSize: Int)
-  {
-    let chunksPerHead = (problem.keyCount + chunkSize - 1) / chunkSize
-    var flags = [Bool](
-      repeating: false, count: problem.batchCount * problem.keyValueHeadCount * chunksPerHead)
-    value.withUnsafeBufferPointer { v in
-      for kvHead in 0..<(problem.batchCount * problem.keyValueHeadCount) {
-        for chunk in 0..<chunksPerHead {
-          let first = chunk * chunkSize
-          let count = Swift.min(chunkSize, problem.keyCount - first)
-          flags[kvHead * chunksPerHead + chunk] = NonFinite.contains(
-            v.baseAddress! + problem.keyRow(kvHead: kvHead, key: first) * problem.valueDimension,
-            count: count * problem.valueDimension)
-        }
-      }
-    }
-    self.flags = flags
-    self.chunkSize = chunkSize
-    self.chunksPerHead = chunksPerHead
-  }
-
-  /// Whether any value row of the keys `keys` of key/value head `kvHead` (batch-major index) is
-  /// non-finite.
-  func any(kvHead: Int, keys: Range<Int>) -> Bool {
-    guard !keys.isEmpty else { return false }
-    let base = kvHead * chunksPerHead
-    for chunk in (keys.lowerBound / chunkSize)...((keys.upperBound - 1) / chunkSize)
-    where flags[base + chunk] {
-      return true
-    }
-    return false
   }
 }
