@@ -14,26 +14,10 @@ enum TileProducts {
     query: UnsafePointer<Scalar>, key: UnsafePointer<Scalar>,
     into scores: UnsafeMutablePointer<Scalar>, stride: Int
   ) {
-    let alpha = scale == 0 ? 1 : scale
-    if rows <= matrixVectorRows {
-      for r in 0..<rows {
-        BLAS.gemv(
-          rows: keys, columns: keyDimension, alpha: alpha, a: key, lda: keyDimension,
-          x: query + r * keyDimension, beta: 0, y: scores + r * stride)
-      }
-      return
-    }
     BLAS.gemm(
-      transposeB: true, m: rows, n: keys, k: keyDimension, alpha: alpha,
+      transposeB: true, m: rows, n: keys, k: keyDimension, alpha: scale == 0 ? 1 : scale,
       a: query, lda: keyDimension, b: key, ldb: keyDimension, beta: 0, c: scores, ldc: stride)
   }
-
-  /// Up to this many rows, the products are one matrix-vector product per row instead of one
-  /// matrix product: decoding's one query (or a grouped-query attention group of a few) against a
-  /// tile of keys. gemm would copy the K or V tile into its packed layout first, and for so few
-  /// rows that copy costs as much as the product; gemv reads the tile in place, once per row, and
-  /// the tile stays in cache between rows.
-  static let matrixVectorRows = 4
 
   /// `output (+)= weights · values` for `rows` rows of weights over the keys `keys`.
   ///
@@ -64,14 +48,6 @@ enum TileProducts {
         {
           for e in 0..<dv { out[e] += row[j] * values[j * dv + e] }
         }
-      }
-      return
-    }
-    if rows <= matrixVectorRows {
-      for r in 0..<rows {
-        BLAS.gemv(
-          transpose: true, rows: keys.count, columns: dv, alpha: 1, a: values, lda: dv,
-          x: weights + r * stride, beta: accumulate ? 1 : 0, y: output + r * dv)
       }
       return
     }

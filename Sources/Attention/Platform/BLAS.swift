@@ -12,6 +12,12 @@ enum BLAS {
   /// C = alpha · op(A) · op(B) + beta · C, row-major, for `Float` (sgemm) or `Double` (dgemm).
   ///
   /// `op(X)` is `X` or `Xᵀ`; a transposed operand is read in place (`CblasTrans`), never copied.
+  ///
+  /// Up to ``matrixVectorRows`` rows of `A` (untransposed), the product is one gemv per row
+  /// instead: decoding multiplies one token's row (or a grouped-query group of a few) by a whole
+  /// K or V tile or weight matrix, and gemm would first copy that matrix into its packed panel
+  /// layout — for so few rows the copy costs as much as the product, while gemv streams the
+  /// matrix once per row (the later rows find it in cache when it fits).
   @inline(__always)
   static func gemm<Scalar: AttentionScalar>(
     transposeA: Bool = false, transposeB: Bool = false,
@@ -25,6 +31,16 @@ enum BLAS {
     precondition(
       m <= Int32.max && n <= Int32.max && k <= Int32.max && lda <= Int32.max
         && ldb <= Int32.max && ldc <= Int32.max, "gemm dimension exceeds Int32")
+    if m <= matrixVectorRows && !transposeA {
+      for row in 0..<m {
+        // C[row] = alpha · op(B)ᵀ·A[row] + beta · C[row]: op(B) = Bᵀ is `B` (n × k) times the
+        // row; op(B) = B (k × n) is `Bᵀ` times the row.
+        gemv(
+          transpose: !transposeB, rows: transposeB ? n : k, columns: transposeB ? k : n,
+          alpha: alpha, a: b, lda: ldb, x: a + row * lda, beta: beta, y: c + row * ldc)
+      }
+      return
+    }
     let ta = transposeA ? CblasTrans : CblasNoTrans
     let tb = transposeB ? CblasTrans : CblasNoTrans
     if Scalar.self == Float.self {
@@ -85,6 +101,9 @@ enum BLAS {
       preconditionFailure("gemv supports Float and Double only, not \(Scalar.self)")
     }
   }
+
+  /// Products with at most this many rows of `A` run as gemv per row (see ``gemm``).
+  static let matrixVectorRows = 4
 
   /// The number of threads OpenBLAS uses for one call (process-wide).
   static var threadCount: Int {
