@@ -45,6 +45,8 @@ struct AttentionPlan: Sendable {
   /// The materialised path's score matrix per worker, in elements (0 when it keeps the
   /// probabilities tensor instead).
   let scoreScratchCount: Int
+  /// Whether the fused kernel centres the keys (``KeyCentres``), for accuracy.
+  let centresKeys: Bool
   let buffers: [Buffer]
 
   /// The path a backend runs for the requested extras: the probabilities are the full score
@@ -89,6 +91,7 @@ struct AttentionPlan: Sendable {
     var headGroup = 1
     var scoreScratchCount = 0
     var workerCount = 1
+    var centresKeys = false
     switch path {
     case .fused:
       headGroup = requestedBlocking == nil ? FusedAttention.Blocking.headGroup(for: p) : 1
@@ -116,6 +119,13 @@ struct AttentionPlan: Sendable {
       buffers.append(
         buffer("tiles per worker", [workerCount, blocking.queryRows, blocking.keyColumns]))
       buffers.append(buffer("row maxima and sums", [workerCount, 2, blocking.queryRows]))
+      centresKeys = KeyCentres.applies(to: p)
+      if centresKeys {
+        buffers.append(buffer("key centres", [p.batchCount, p.keyValueHeadCount, p.keyDimension]))
+        buffers.append(
+          buffer("centred key tiles", [workerCount, blocking.keyColumns, p.keyDimension]))
+        buffers.append(buffer("row logit shifts", [workerCount, blocking.queryRows]))
+      }
     case .naive:
       if extras.contains(.logSumExp) {
         buffers.append(buffer("log-sum-exp", heads + [p.queryCount]))
@@ -146,6 +156,7 @@ struct AttentionPlan: Sendable {
     self.queryBlocks = queryBlocks
     self.headGroup = headGroup
     self.scoreScratchCount = scoreScratchCount
+    self.centresKeys = centresKeys
     self.buffers = buffers
   }
 

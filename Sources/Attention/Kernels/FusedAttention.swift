@@ -98,12 +98,14 @@ enum FusedAttention {
               let context = Context(
                 problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
                 value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
+                centres: plan.centresKeys ? KeyCentres(problem: p, key: k.baseAddress!) : nil,
                 kernels: kernels)
               let group = plan.headGroup
               ParallelWork.forEachItem(
                 count: headCount / group * blocks.count, maximumWorkers: plan.workerCount
               ) { nextItem in
-                var scratch = Scratch<Scalar>(blocking: blocking)
+                var scratch = Scratch<Scalar>(
+                  blocking: blocking, centredKeyDimension: plan.centresKeys ? p.keyDimension : 0)
                 while let item = nextItem() {
                   // Within a head the last query blocks come first: under a causal mask they
                   // are the longest, and starting them early balances the workers' ends.
@@ -133,13 +135,17 @@ enum FusedAttention {
       query: query, key: key, value: value, extras: extras, kernels: kernels)
   }
 
-  /// One worker's tiles: the scores/probabilities `Bq × Bk` and the running row max and sum.
+  /// One worker's tiles: the scores/probabilities `Bq × Bk`, the running row max and sum, and
+  /// when the keys are centred (``KeyCentres``) the centred key tile `Bk × Dk` and each row's
+  /// logit shift.
   struct Scratch<Scalar: AttentionScalar> {
     let scores: UnsafeMutablePointer<Scalar>
     let rowMaximum: UnsafeMutablePointer<Scalar>
     let rowSum: UnsafeMutablePointer<Scalar>
+    let centredKeys: UnsafeMutablePointer<Scalar>
+    let rowShift: UnsafeMutablePointer<Scalar>
 
-    init(blocking: Blocking) {
+    init(blocking: Blocking, centredKeyDimension: Int) {
       // 64-byte alignment: a cache line, and a whole 16-lane Float vector per row start.
       scores = UnsafeMutableRawPointer.allocate(
         byteCount: blocking.queryRows * blocking.keyColumns * MemoryLayout<Scalar>.stride,
@@ -147,12 +153,16 @@ enum FusedAttention {
       ).bindMemory(to: Scalar.self, capacity: blocking.queryRows * blocking.keyColumns)
       rowMaximum = .allocate(capacity: blocking.queryRows)
       rowSum = .allocate(capacity: blocking.queryRows)
+      centredKeys = .allocate(capacity: blocking.keyColumns * centredKeyDimension)
+      rowShift = .allocate(capacity: centredKeyDimension > 0 ? blocking.queryRows : 0)
     }
 
     func deallocate() {
       scores.deallocate()
       rowMaximum.deallocate()
       rowSum.deallocate()
+      centredKeys.deallocate()
+      rowShift.deallocate()
     }
   }
 
@@ -166,6 +176,8 @@ enum FusedAttention {
     let value: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>
     let logSumExp: UnsafeMutablePointer<Scalar>
+    /// The keys' centres when the plan centres them (``KeyCentres``).
+    let centres: KeyCentres<Scalar>?
     /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
     let kernels: VectorKernels
 
@@ -202,6 +214,37 @@ enum FusedAttention {
       head: Int, heads: Int, block: AttentionPlan.QueryBlock, scratch: inout Scratch<Scalar>
     ) {
       let p = problem
+      let kvHead =
+        head / p.queryHeadCount * p.keyValueHeadCount
+        + p.keyValueHead(forQueryHead: head % p.queryHeadCount)
+      guard let centres else {
+        return run(head: head, heads: heads, block: block, centre: nil, scratch: &scratch)
+      }
+      centres.withCentre(ofKVHead: kvHead) { centre in
+        // The block's rows (a group's heads follow each other) are centred only when finite and
+        // moderate, so the NaN policy and overflow behave exactly as without centring.
+        let firstRow = head * p.queryCount + block.queries.lowerBound
+        let rows = heads * block.queries.count
+        let rowsQuery = query + firstRow * p.keyDimension
+        guard let centre, KeyCentres.allowsCentring(rowsQuery, count: rows * p.keyDimension)
+        else {
+          return run(head: head, heads: heads, block: block, centre: nil, scratch: &scratch)
+        }
+        for i in 0..<rows {
+          scratch.rowShift[i] = KeyCentres.shift(
+            query: rowsQuery + i * p.keyDimension, centre: centre, dimension: p.keyDimension,
+            scale: p.rules.scale)
+        }
+        run(head: head, heads: heads, block: block, centre: centre, scratch: &scratch)
+      }
+    }
+
+    /// ``run(head:heads:block:scratch:)`` with the keys' centre chosen (`nil`: not centred).
+    private func run(
+      head: Int, heads: Int, block: AttentionPlan.QueryBlock, centre: UnsafePointer<Scalar>?,
+      scratch: inout Scratch<Scalar>
+    ) {
+      let p = problem
       let rules = p.rules
       let dv = p.valueDimension
       let b = head / p.queryHeadCount
@@ -229,16 +272,27 @@ enum FusedAttention {
       var firstKey = keyStart
       while firstKey < keyEnd {
         let keys = firstKey..<Swift.min(firstKey + blocking.keyColumns, keyEnd)
-        switch rules.tileKind(batch: b, queries: block.queries, keys: keys, in: segment) {
+        let kind = rules.tileKind(batch: b, queries: block.queries, keys: keys, in: segment)
+        // The tile's keys as the products read them: in place, or centred once for all rows.
+        var tile = Tile(
+          keys: key + p.keyRow(kvHead: rowsInfo.kvHead, key: keys.lowerBound) * p.keyDimension,
+          firstKey: keys.lowerBound)
+        if let centre, kind != .empty {
+          KeyCentres.subtract(
+            centre, fromKeys: tile.keys, count: keys.count, dimension: p.keyDimension,
+            into: scratch.centredKeys)
+          tile.keys = UnsafePointer(scratch.centredKeys)
+        }
+        switch kind {
         case .empty:
           break
         case .full:
-          process(rowsInfo, rows: 0..<rows, keys: keys, masked: false, scratch: scratch)
+          process(rowsInfo, rows: 0..<rows, keys: keys, tile: tile, masked: false, scratch: scratch)
         case .partial
         where band(queriesPerHead - 1).lowerBound <= keys.lowerBound
           && band(0).upperBound >= keys.upperBound:
           // Every row's band covers the tile: only the mask tensor cuts it.
-          process(rowsInfo, rows: 0..<rows, keys: keys, masked: true, scratch: scratch)
+          process(rowsInfo, rows: 0..<rows, keys: keys, tile: tile, masked: true, scratch: scratch)
         case .partial:
           // Head by head (bands grow with the query, not across heads), in slices of rows.
           for headStart in stride(from: 0, to: rows, by: queriesPerHead) {
@@ -252,7 +306,7 @@ enum FusedAttention {
               if lower < upper {
                 process(
                   rowsInfo, rows: (headStart + start)..<(headStart + end), keys: lower..<upper,
-                  masked: true, scratch: scratch)
+                  tile: tile, masked: true, scratch: scratch)
               }
               start = end
             }
@@ -264,14 +318,16 @@ enum FusedAttention {
       for i in 0..<rows {
         let row = rowsInfo.firstRow + i
         let h = rowsInfo.head(ofRow: i)
-        if let sink = rules.sink(head: h) {
+        // Centred keys moved the row's logits by −δ: the log-sum-exp gets δ back, the sink −δ.
+        let shift = centre == nil ? 0 : scratch.rowShift[i]
+        if let sink = rules.sink(head: h).map({ $0 - shift }) {
           // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
           // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ.
           let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
           let correction = Scalar.exponential(m[i] - newMaximum)
           let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
           RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum, using: kernels)
-          logSumExp[row] = newMaximum + Scalar.logarithm(sum)
+          logSumExp[row] = newMaximum + Scalar.logarithm(sum) + shift
           continue
         }
         if m[i] == -Scalar.infinity {
@@ -287,8 +343,15 @@ enum FusedAttention {
           continue
         }
         RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
-        logSumExp[row] = m[i] + Scalar.logarithm(l[i])
+        logSumExp[row] = m[i] + Scalar.logarithm(l[i]) + shift
       }
+    }
+
+    /// The key rows of one tile as the score product reads them (in place or centred), from key
+    /// index `firstKey` on.
+    struct Tile {
+      var keys: UnsafePointer<Scalar>
+      let firstKey: Int
     }
 
     /// Rows cut by a tile's edge (causal diagonal, window edge, sequence end) are processed in
@@ -300,7 +363,8 @@ enum FusedAttention {
     /// Scores, online-softmax step and `O += P·V` for the rows `rows` of a block of queries
     /// against the keys `keys`; `masked` when some of these rows may not see some of these keys.
     func process(
-      _ info: Rows, rows: Range<Int>, keys: Range<Int>, masked: Bool, scratch: Scratch<Scalar>
+      _ info: Rows, rows: Range<Int>, keys: Range<Int>, tile: Tile, masked: Bool,
+      scratch: Scratch<Scalar>
     ) {
       let p = problem
       let rules = p.rules
@@ -312,7 +376,7 @@ enum FusedAttention {
       TileProducts.scores(
         rows: rows.count, keys: columns, keyDimension: dk, scale: rules.scale,
         query: query + (info.firstRow + rows.lowerBound) * dk,
-        key: key + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dk,
+        key: tile.keys + (keys.lowerBound - tile.firstKey) * dk,
         into: scores, stride: ldS)
       let prepares = masked || rules.modifiesLogits
       for r in 0..<rows.count {
