@@ -221,21 +221,22 @@ enum FusedAttention {
         return run(head: head, heads: heads, block: block, centre: nil, scratch: &scratch)
       }
       centres.withCentre(ofKVHead: kvHead) { centre in
-        // The block's rows (a group's heads follow each other) are centred only when finite and
-        // moderate, so the NaN policy and overflow behave exactly as without centring.
-        let firstRow = head * p.queryCount + block.queries.lowerBound
-        let rows = heads * block.queries.count
-        let rowsQuery = query + firstRow * p.keyDimension
-        guard let centre, KeyCentres.allowsCentring(rowsQuery, count: rows * p.keyDimension)
-        else {
+        // The block's rows (a group's heads follow each other) are centred only when every
+        // row's shift is finite and moderate, so the NaN policy and overflow behave exactly as
+        // without centring.
+        guard let centre else {
           return run(head: head, heads: heads, block: block, centre: nil, scratch: &scratch)
         }
-        for i in 0..<rows {
-          scratch.rowShift[i] = KeyCentres.shift(
+        let rowsQuery = query + (head * p.queryCount + block.queries.lowerBound) * p.keyDimension
+        var safe = true
+        for i in 0..<(heads * block.queries.count) {
+          let shift = KeyCentres.shift(
             query: rowsQuery + i * p.keyDimension, centre: centre, dimension: p.keyDimension,
             scale: p.rules.scale)
+          scratch.rowShift[i] = shift
+          safe = safe && shift.magnitude <= KeyCentres<Scalar>.shiftLimit
         }
-        run(head: head, heads: heads, block: block, centre: centre, scratch: &scratch)
+        run(head: head, heads: heads, block: block, centre: safe ? centre : nil, scratch: &scratch)
       }
     }
 

@@ -17,9 +17,11 @@
 /// - with a zero scale: the logits are all zero (or NaN, by the NaN policy) anyway;
 /// - when decoding (at most ``BLAS/matrixVectorRows`` query rows per key/value head): the centre
 ///   costs a pass over K, and decoding is bound by reading K and V once;
-/// - to a key/value head with a non-finite key or a key element beyond 2⁵⁰ in magnitude, and to a
-///   block of queries with such an element: the NaN policy then runs exactly as without centring,
-///   and no shifted product can overflow where the original would not;
+/// - to a key/value head whose mean key is not finite or has an element beyond 2⁵⁰ in magnitude
+///   (a NaN or infinite key makes it so), and to a block of queries with a row whose shift `δ` is
+///   not finite or beyond 2⁶⁴ (a NaN or infinite query makes it so): the NaN policy then runs
+///   exactly as without centring, and the shift is too small to move a logit across the Float
+///   range;
 /// - on the materialised and naive paths, which keep the definition's arithmetic (the naive kernel
 ///   is the oracle).
 struct KeyCentres<Scalar: AttentionScalar>: Sendable {
@@ -34,8 +36,10 @@ struct KeyCentres<Scalar: AttentionScalar>: Sendable {
       && problem.queryCount * problem.groupSize > BLAS.matrixVectorRows
   }
 
-  /// Elements beyond this magnitude (or NaN) turn centring off for their head or query block.
-  static var magnitudeLimit: Scalar { 0x1p50 }
+  /// A centre element beyond this magnitude (or NaN) turns centring off for its head.
+  static var centreLimit: Scalar { 0x1p50 }
+  /// A row shift beyond this magnitude (or NaN) turns centring off for its block of queries.
+  static var shiftLimit: Scalar { 0x1p64 }
 
   /// The mean key of each key/value head of `problem` (its `Nk` key rows, masked or not: any
   /// centre is exact, the mean is merely the one that removes the common part).
@@ -44,26 +48,28 @@ struct KeyCentres<Scalar: AttentionScalar>: Sendable {
     let heads = problem.batchCount * problem.keyValueHeadCount
     var values = [Scalar](repeating: 0, count: heads * dk)
     var isCentred = [Bool](repeating: false, count: heads)
-    let limit = Self.magnitudeLimit
+    let limit = Self.centreLimit
     values.withUnsafeMutableBufferPointer { centres in
       for head in 0..<heads where problem.keyCount > 0 {
         let sum = centres.baseAddress! + head * dk
         let first = key + problem.keyRow(kvHead: head, key: 0) * dk
-        var safe = true
+        // A plain sum (vectorised, no branch): a NaN or infinite key makes it non-finite, which
+        // the check below catches.
         for j in 0..<problem.keyCount {
           let row = first + j * dk
-          for d in 0..<dk {
-            safe = safe && row[d].magnitude <= limit
-            sum[d] += row[d]
-          }
-        }
-        guard safe else {
-          sum.update(repeating: 0, count: dk)
-          continue
+          for d in 0..<dk { sum[d] += row[d] }
         }
         let count = Scalar(problem.keyCount)
-        for d in 0..<dk { sum[d] /= count }
-        isCentred[head] = true
+        var safe = true
+        for d in 0..<dk {
+          sum[d] /= count
+          safe = safe && sum[d].magnitude <= limit
+        }
+        if safe {
+          isCentred[head] = true
+        } else {
+          sum.update(repeating: 0, count: dk)
+        }
       }
     }
     self.values = values
@@ -80,15 +86,7 @@ struct KeyCentres<Scalar: AttentionScalar>: Sendable {
     return values.withUnsafeBufferPointer { body($0.baseAddress! + kvHead * dimension) }
   }
 
-  /// Whether `count` query elements are finite and within ``magnitudeLimit``.
-  static func allowsCentring(_ values: UnsafePointer<Scalar>, count: Int) -> Bool {
-    let limit = magnitudeLimit
-    var safe = true
-    for i in 0..<count { safe = safe && values[i].magnitude <= limit }
-    return safe
-  }
-
-  /// The shift `δ = scale · q·c` of a row's logits.
+  /// The shift `δ = scale · q·c` of a row's logits (checked against ``shiftLimit`` by the caller).
   static func shift(
     query: UnsafePointer<Scalar>, centre: UnsafePointer<Scalar>, dimension: Int, scale: Scalar
   ) -> Scalar {
