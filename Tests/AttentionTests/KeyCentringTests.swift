@@ -4,7 +4,7 @@ import Testing
 
 @testable import Attention
 
-/// The fused path centres the keys of each key/value head (``KeyCentres``): exact in real
+/// The fused path centres the keys each block of queries sees (``KeyCentring``): exact in real
 /// arithmetic, and far more accurate when the keys share a large common component. These tests
 /// check that it is more accurate where it applies, equal to the definition everywhere, and off
 /// exactly where the documentation says.

@@ -124,10 +124,10 @@ struct MemoryBudgetTests {
     #expect(plan.queryBlocks.map(\.queries) == [0..<256, 256..<300])
     let outputAndLogSumExp = 4 * (2 * 4 * 300 * 8 + 2 * 4 * 300)
     let tiles = 4 * 2 * (256 * 512 + 2 * 256)
-    // Key centring (no softcap, 300 queries per key/value head): the centres [2, 2, 8], each
-    // worker's centred key tile (512 × 8) and row shifts (256).
+    // Key centring (no softcap, 300 queries per key/value head): each worker's key centre (8),
+    // centred key tile (512 × 8) and row shifts (256).
     #expect(plan.centresKeys)
-    let centring = 4 * (2 * 2 * 8 + 2 * 512 * 8 + 2 * 256)
+    let centring = 4 * 2 * (8 + 512 * 8 + 256)
     #expect(plan.totalBytes == outputAndLogSumExp + tiles + centring, "\(plan.summary)")
     #expect(AttentionPlan.path(for: .blas, extras: [.logSumExp]) == .fused)
     #expect(AttentionPlan.path(for: .blas, extras: .probabilities) == .materialized)

@@ -45,7 +45,7 @@ struct AttentionPlan: Sendable {
   /// The materialised path's score matrix per worker, in elements (0 when it keeps the
   /// probabilities tensor instead).
   let scoreScratchCount: Int
-  /// Whether the fused kernel centres the keys (``KeyCentres``), for accuracy.
+  /// Whether the fused kernel centres the keys (``KeyCentring``), for accuracy.
   let centresKeys: Bool
   let buffers: [Buffer]
 
@@ -119,11 +119,12 @@ struct AttentionPlan: Sendable {
       buffers.append(
         buffer("tiles per worker", [workerCount, blocking.queryRows, blocking.keyColumns]))
       buffers.append(buffer("row maxima and sums", [workerCount, 2, blocking.queryRows]))
-      centresKeys = KeyCentres.applies(to: p)
+      centresKeys = KeyCentring.applies(to: p)
       if centresKeys {
-        buffers.append(buffer("key centres", [p.batchCount, p.keyValueHeadCount, p.keyDimension]))
         buffers.append(
-          buffer("centred key tiles", [workerCount, blocking.keyColumns, p.keyDimension]))
+          buffer(
+            "key centres and centred key tiles",
+            [workerCount, blocking.keyColumns + 1, p.keyDimension]))
         buffers.append(buffer("row logit shifts", [workerCount, blocking.queryRows]))
       }
     case .naive:

@@ -98,7 +98,7 @@ enum FusedAttention {
               let context = Context(
                 problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
                 value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
-                centres: plan.centresKeys ? KeyCentres(problem: p, key: k.baseAddress!) : nil,
+                centresKeys: plan.centresKeys,
                 kernels: kernels)
               let group = plan.headGroup
               ParallelWork.forEachItem(
@@ -136,12 +136,13 @@ enum FusedAttention {
   }
 
   /// One worker's tiles: the scores/probabilities `Bq × Bk`, the running row max and sum, and
-  /// when the keys are centred (``KeyCentres``) the centred key tile `Bk × Dk` and each row's
-  /// logit shift.
+  /// when the keys are centred (``KeyCentring``) the key centre, the centred key tile `Bk × Dk`
+  /// and each row's logit shift.
   struct Scratch<Scalar: AttentionScalar> {
     let scores: UnsafeMutablePointer<Scalar>
     let rowMaximum: UnsafeMutablePointer<Scalar>
     let rowSum: UnsafeMutablePointer<Scalar>
+    let keyCentre: UnsafeMutablePointer<Scalar>
     let centredKeys: UnsafeMutablePointer<Scalar>
     let rowShift: UnsafeMutablePointer<Scalar>
 
@@ -153,6 +154,7 @@ enum FusedAttention {
       ).bindMemory(to: Scalar.self, capacity: blocking.queryRows * blocking.keyColumns)
       rowMaximum = .allocate(capacity: blocking.queryRows)
       rowSum = .allocate(capacity: blocking.queryRows)
+      keyCentre = .allocate(capacity: centredKeyDimension)
       centredKeys = .allocate(capacity: blocking.keyColumns * centredKeyDimension)
       rowShift = .allocate(capacity: centredKeyDimension > 0 ? blocking.queryRows : 0)
     }
@@ -161,6 +163,7 @@ enum FusedAttention {
       scores.deallocate()
       rowMaximum.deallocate()
       rowSum.deallocate()
+      keyCentre.deallocate()
       centredKeys.deallocate()
       rowShift.deallocate()
     }
@@ -176,8 +179,8 @@ enum FusedAttention {
     let value: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>
     let logSumExp: UnsafeMutablePointer<Scalar>
-    /// The keys' centres when the plan centres them (``KeyCentres``).
-    let centres: KeyCentres<Scalar>?
+    /// Whether the plan centres the keys (``KeyCentring``).
+    let centresKeys: Bool
     /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
     let kernels: VectorKernels
 
@@ -214,38 +217,6 @@ enum FusedAttention {
       head: Int, heads: Int, block: AttentionPlan.QueryBlock, scratch: inout Scratch<Scalar>
     ) {
       let p = problem
-      let kvHead =
-        head / p.queryHeadCount * p.keyValueHeadCount
-        + p.keyValueHead(forQueryHead: head % p.queryHeadCount)
-      guard let centres else {
-        return run(head: head, heads: heads, block: block, centre: nil, scratch: &scratch)
-      }
-      centres.withCentre(ofKVHead: kvHead) { centre in
-        // The block's rows (a group's heads follow each other) are centred only when every
-        // row's shift is finite and moderate, so the NaN policy and overflow behave exactly as
-        // without centring.
-        guard let centre else {
-          return run(head: head, heads: heads, block: block, centre: nil, scratch: &scratch)
-        }
-        let rowsQuery = query + (head * p.queryCount + block.queries.lowerBound) * p.keyDimension
-        var safe = true
-        for i in 0..<(heads * block.queries.count) {
-          let shift = KeyCentres.shift(
-            query: rowsQuery + i * p.keyDimension, centre: centre, dimension: p.keyDimension,
-            scale: p.rules.scale)
-          scratch.rowShift[i] = shift
-          safe = safe && shift.magnitude <= KeyCentres<Scalar>.shiftLimit
-        }
-        run(head: head, heads: heads, block: block, centre: safe ? centre : nil, scratch: &scratch)
-      }
-    }
-
-    /// ``run(head:heads:block:scratch:)`` with the keys' centre chosen (`nil`: not centred).
-    private func run(
-      head: Int, heads: Int, block: AttentionPlan.QueryBlock, centre: UnsafePointer<Scalar>?,
-      scratch: inout Scratch<Scalar>
-    ) {
-      let p = problem
       let rules = p.rules
       let dv = p.valueDimension
       let b = head / p.queryHeadCount
@@ -269,6 +240,9 @@ enum FusedAttention {
       }
       let keyStart = band(0).lowerBound
       let keyEnd = band(queriesPerHead - 1).upperBound
+      let centre =
+        centresKeys
+        ? centring(rowsInfo, rows: rows, keys: keyStart..<keyEnd, scratch: scratch) : nil
 
       var firstKey = keyStart
       while firstKey < keyEnd {
@@ -279,7 +253,7 @@ enum FusedAttention {
           keys: key + p.keyRow(kvHead: rowsInfo.kvHead, key: keys.lowerBound) * p.keyDimension,
           firstKey: keys.lowerBound)
         if let centre, kind != .empty {
-          KeyCentres.subtract(
+          KeyCentring.subtract(
             centre, fromKeys: tile.keys, count: keys.count, dimension: p.keyDimension,
             into: scratch.centredKeys)
           tile.keys = UnsafePointer(scratch.centredKeys)
@@ -346,6 +320,23 @@ enum FusedAttention {
         RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
         logSumExp[row] = m[i] + Scalar.logarithm(l[i]) + shift
       }
+    }
+
+    /// The centre of the keys `keys` that the block's `rows` walk, with each row's logit shift in
+    /// the scratch, or `nil` when the block is not centred (``KeyCentring``).
+    func centring(
+      _ info: Rows, rows: Int, keys: Range<Int>, scratch: Scratch<Scalar>
+    ) -> UnsafePointer<Scalar>? {
+      let dk = problem.keyDimension
+      guard
+        KeyCentring.mean(
+          ofKeys: key + problem.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dk,
+          count: keys.count, dimension: dk, into: scratch.keyCentre),
+        KeyCentring.shifts(
+          queries: query + info.firstRow * dk, rows: rows, centre: scratch.keyCentre,
+          dimension: dk, scale: problem.rules.scale, into: scratch.rowShift)
+      else { return nil }
+      return UnsafePointer(scratch.keyCentre)
     }
 
     /// The key rows of one tile as the score product reads them (in place or centred), from key
