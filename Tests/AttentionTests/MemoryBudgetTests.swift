@@ -125,9 +125,10 @@ struct MemoryBudgetTests {
     let outputAndLogSumExp = 4 * (2 * 4 * 300 * 8 + 2 * 4 * 300)
     let tiles = 4 * 2 * (256 * 512 + 2 * 256)
     // Key centring (no softcap, 300 queries per key/value head): each worker's key centre (8),
-    // centred key tile (512 × 8) and row shifts (256).
+    // centred key tile (512 × 8) and ones (512), and the Doubles of the row shifts (256) and their
+    // workspace ((16 + 1) × 8).
     #expect(plan.centresKeys)
-    let centring = 4 * 2 * (8 + 512 * 8 + 256)
+    let centring = 4 * 2 * (8 + 512 * 8 + 512) + 8 * 2 * (256 + 17 * 8)
     #expect(plan.totalBytes == outputAndLogSumExp + tiles + centring, "\(plan.summary)")
     #expect(AttentionPlan.path(for: .blas, extras: [.logSumExp]) == .fused)
     #expect(AttentionPlan.path(for: .blas, extras: .probabilities) == .materialized)

@@ -125,7 +125,14 @@ struct AttentionPlan: Sendable {
           buffer(
             "key centres and centred key tiles",
             [workerCount, blocking.keyColumns + 1, p.keyDimension]))
-        buffers.append(buffer("row logit shifts", [workerCount, blocking.queryRows]))
+        buffers.append(buffer("ones", [workerCount, blocking.keyColumns]))
+        buffers.append(
+          buffer(
+            "row logit shifts and their workspace",
+            [
+              workerCount,
+              blocking.queryRows + KeyCentring.shiftWorkspaceCount(dimension: p.keyDimension),
+            ], elementSize: 8))
       }
     case .naive:
       if extras.contains(.logSumExp) {

@@ -143,8 +143,12 @@ enum FusedAttention {
     let rowMaximum: UnsafeMutablePointer<Scalar>
     let rowSum: UnsafeMutablePointer<Scalar>
     let keyCentre: UnsafeMutablePointer<Scalar>
+    /// `Bk` ones: the vector of the centring's matrix-vector products.
+    let ones: UnsafeBufferPointer<Scalar>
+    /// The Double workspace of the row shifts (``KeyCentring/shiftWorkspaceCount(dimension:)``).
+    let shiftWorkspace: UnsafeMutablePointer<Double>
     let centredKeys: UnsafeMutablePointer<Scalar>
-    let rowShift: UnsafeMutablePointer<Scalar>
+    let rowShift: UnsafeMutablePointer<Double>
 
     init(blocking: Blocking, centredKeyDimension: Int) {
       // 64-byte alignment: a cache line, and a whole 16-lane Float vector per row start.
@@ -155,6 +159,13 @@ enum FusedAttention {
       rowMaximum = .allocate(capacity: blocking.queryRows)
       rowSum = .allocate(capacity: blocking.queryRows)
       keyCentre = .allocate(capacity: centredKeyDimension)
+      let ones = UnsafeMutableBufferPointer<Scalar>.allocate(
+        capacity: centredKeyDimension > 0 ? blocking.keyColumns : 0)
+      ones.initialize(repeating: 1)
+      self.ones = UnsafeBufferPointer(ones)
+      shiftWorkspace = .allocate(
+        capacity: centredKeyDimension > 0
+          ? KeyCentring.shiftWorkspaceCount(dimension: centredKeyDimension) : 0)
       centredKeys = .allocate(capacity: blocking.keyColumns * centredKeyDimension)
       rowShift = .allocate(capacity: centredKeyDimension > 0 ? blocking.queryRows : 0)
     }
@@ -164,6 +175,8 @@ enum FusedAttention {
       rowMaximum.deallocate()
       rowSum.deallocate()
       keyCentre.deallocate()
+      ones.deallocate()
+      shiftWorkspace.deallocate()
       centredKeys.deallocate()
       rowShift.deallocate()
     }
@@ -255,7 +268,7 @@ enum FusedAttention {
         if let centre, kind != .empty {
           KeyCentring.subtract(
             centre, fromKeys: tile.keys, count: keys.count, dimension: p.keyDimension,
-            into: scratch.centredKeys)
+            ones: scratch.ones.baseAddress!, into: scratch.centredKeys)
           tile.keys = UnsafePointer(scratch.centredKeys)
         }
         switch kind {
@@ -294,15 +307,16 @@ enum FusedAttention {
         let row = rowsInfo.firstRow + i
         let h = rowsInfo.head(ofRow: i)
         // Centred keys moved the row's logits by −δ: the log-sum-exp gets δ back, the sink −δ.
+        // In Double, so adding it back costs no more than the one rounding of the result.
         let shift = centre == nil ? 0 : scratch.rowShift[i]
-        if let sink = rules.sink(head: h).map({ $0 - shift }) {
+        if let sink = rules.sink(head: h).map({ Scalar(Double($0) - shift) }) {
           // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
           // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ.
           let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
           let correction = Scalar.exponential(m[i] - newMaximum)
           let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
           RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum, using: kernels)
-          logSumExp[row] = newMaximum + Scalar.logarithm(sum) + shift
+          logSumExp[row] = Scalar(Double(newMaximum) + Double(Scalar.logarithm(sum)) + shift)
           continue
         }
         if m[i] == -Scalar.infinity {
@@ -318,7 +332,10 @@ enum FusedAttention {
           continue
         }
         RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
-        logSumExp[row] = m[i] + Scalar.logarithm(l[i]) + shift
+        logSumExp[row] =
+          centre == nil
+          ? m[i] + Scalar.logarithm(l[i])
+          : Scalar(Double(m[i]) + Double(Scalar.logarithm(l[i])) + shift)
       }
     }
 
@@ -331,10 +348,11 @@ enum FusedAttention {
       guard
         KeyCentring.mean(
           ofKeys: key + problem.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dk,
-          count: keys.count, dimension: dk, into: scratch.keyCentre),
+          count: keys.count, dimension: dk, ones: scratch.ones, into: scratch.keyCentre),
         KeyCentring.shifts(
           queries: query + info.firstRow * dk, rows: rows, centre: scratch.keyCentre,
-          dimension: dk, scale: problem.rules.scale, into: scratch.rowShift)
+          dimension: dk, scale: problem.rules.scale, workspace: scratch.shiftWorkspace,
+          into: scratch.rowShift)
       else { return nil }
       return UnsafePointer(scratch.keyCentre)
     }

@@ -19,6 +19,8 @@
 /// - with a zero scale: the logits are all zero (or NaN, by the NaN policy) anyway;
 /// - when decoding (at most ``BLAS/matrixVectorRows`` query rows per key/value head): the centre
 ///   costs a pass over K, and decoding is bound by reading K and V once;
+/// - to a block of queries whose keys have no large common part (see
+///   ``mean(ofKeys:count:dimension:ones:into:)``: the gain would be under √2);
 /// - to a block of queries whose mean key is not finite or has an element beyond 2⁵⁰ in magnitude
 ///   (a NaN or infinite key makes it so), or with a row whose shift `δ` is
 ///   not finite or beyond 2⁶⁴ (a NaN or infinite query makes it so): the NaN policy then runs
@@ -33,60 +35,85 @@ enum KeyCentring {
       && problem.queryCount * problem.groupSize > BLAS.matrixVectorRows
   }
 
-  /// Writes the mean of `count` key rows into `centre` (`dimension` elements).
+  /// Writes the mean of `count` key rows into `centre` (`dimension` elements), in BLAS
+  /// matrix-vector products over chunks of at most `ones.count` keys, and says whether centring
+  /// these keys is worth its cost.
   ///
-  /// - Returns: whether the mean is usable: finite, and every element within 2⁵⁰ in magnitude
-  ///   (a NaN or infinite key makes the mean non-finite).
+  /// It is when the common part carries at least as much of the keys' energy as their spread:
+  /// `|c|² ≥ mean |k − c|²`, i.e. `2·|c|² ≥ mean |k|²`. Rounding errors of the logits scale with
+  /// `|k|`, so centring divides them by `√(1 + |c|² / mean |k − c|²)`: below this threshold the
+  /// gain is under √2, and keys without a common part (most inputs) then cost only this mean and
+  /// one dot product per block of queries, not the per-tile subtraction.
+  ///
+  /// - Parameter ones: a vector of ones (the products' `x`).
+  /// - Returns: whether to centre: the mean is finite with every element within 2⁵⁰ in magnitude
+  ///   (a NaN or infinite key makes it non-finite), and the common part is large enough.
   static func mean<Scalar: AttentionScalar>(
     ofKeys keys: UnsafePointer<Scalar>, count: Int, dimension: Int,
-    into centre: UnsafeMutablePointer<Scalar>
+    ones: UnsafeBufferPointer<Scalar>, into centre: UnsafeMutablePointer<Scalar>
   ) -> Bool {
     guard count > 0 else { return false }
-    centre.update(repeating: 0, count: dimension)
-    // A plain sum (vectorised, no branch): a non-finite key shows in the sum.
-    for j in 0..<count {
-      let row = keys + j * dimension
-      for d in 0..<dimension { centre[d] += row[d] }
+    let weight = 1 / Scalar(count)
+    for first in stride(from: 0, to: count, by: ones.count) {
+      BLAS.gemv(
+        transpose: true, rows: Swift.min(ones.count, count - first), columns: dimension,
+        alpha: weight, a: keys + first * dimension, lda: dimension, x: ones.baseAddress!,
+        beta: first == 0 ? 0 : 1, y: centre)
     }
-    let scale = 1 / Scalar(count)
     var usable = true
-    for d in 0..<dimension {
-      centre[d] *= scale
-      usable = usable && centre[d].magnitude <= 0x1p50
-    }
-    return usable
+    for d in 0..<dimension { usable = usable && centre[d].magnitude <= 0x1p50 }
+    guard usable else { return false }
+    let commonEnergy = BLAS.dot(count: dimension, centre, centre)
+    let totalEnergy = BLAS.dot(count: count * dimension, keys, keys) / Scalar(count)
+    return 2 * commonEnergy >= totalEnergy
+  }
+
+  /// Query rows converted to Double at a time by ``shifts(queries:rows:centre:dimension:scale:workspace:into:)``.
+  static let shiftChunkRows = 16
+
+  /// Doubles of workspace ``shifts(queries:rows:centre:dimension:scale:workspace:into:)`` needs.
+  static func shiftWorkspaceCount(dimension: Int) -> Int {
+    (shiftChunkRows + 1) * dimension
   }
 
   /// Writes each row's logit shift `δ = scale · q·c` for `rows` query rows into `shifts`.
   ///
+  /// In Double (a dgemv over chunks of ``shiftChunkRows`` rows converted to Double): the shift is
+  /// large where centring matters and the log-sum-exp gets it back, so rounding it in Float would
+  /// cost the log-sum-exp several times the uncentred path's error.
+  ///
+  /// - Parameter workspace: ``shiftWorkspaceCount(dimension:)`` Doubles.
   /// - Returns: whether every shift is finite and within 2⁶⁴ in magnitude (a NaN or infinite
   ///   query makes its shift non-finite).
   static func shifts<Scalar: AttentionScalar>(
     queries: UnsafePointer<Scalar>, rows: Int, centre: UnsafePointer<Scalar>, dimension: Int,
-    scale: Scalar, into shifts: UnsafeMutablePointer<Scalar>
+    scale: Scalar, workspace: UnsafeMutablePointer<Double>,
+    into shifts: UnsafeMutablePointer<Double>
   ) -> Bool {
+    let centreInDouble = workspace
+    let rowsInDouble = workspace + dimension
+    for d in 0..<dimension { centreInDouble[d] = Double(centre[d]) }
     var usable = true
-    for i in 0..<rows {
-      let query = queries + i * dimension
-      // In Double: the shift is large where centring matters, and the log-sum-exp gets it back,
-      // so its own rounding would cost the log-sum-exp what centring saved the logits.
-      var dot = 0.0
-      for d in 0..<dimension { dot += Double(query[d]) * Double(centre[d]) }
-      shifts[i] = Scalar(Double(scale) * dot)
-      usable = usable && shifts[i].magnitude <= 0x1p64
+    for first in stride(from: 0, to: rows, by: shiftChunkRows) {
+      let count = Swift.min(shiftChunkRows, rows - first)
+      let chunk = queries + first * dimension
+      for i in 0..<(count * dimension) { rowsInDouble[i] = Double(chunk[i]) }
+      BLAS.gemv(
+        rows: count, columns: dimension, alpha: Double(scale), a: rowsInDouble, lda: dimension,
+        x: centreInDouble, beta: 0, y: shifts + first)
+      for i in 0..<count { usable = usable && shifts[first + i].magnitude <= 0x1p64 }
     }
     return usable
   }
 
-  /// Writes `count` key rows minus the centre into `output` (`count × dimension`).
+  /// Writes `count` key rows minus the centre into `output` (`count × dimension`): a copy, then
+  /// a rank-one update with `ones` (at least `count` long).
   static func subtract<Scalar: AttentionScalar>(
     _ centre: UnsafePointer<Scalar>, fromKeys keys: UnsafePointer<Scalar>, count: Int,
-    dimension: Int, into output: UnsafeMutablePointer<Scalar>
+    dimension: Int, ones: UnsafePointer<Scalar>, into output: UnsafeMutablePointer<Scalar>
   ) {
-    for j in 0..<count {
-      let row = keys + j * dimension
-      let out = output + j * dimension
-      for d in 0..<dimension { out[d] = row[d] - centre[d] }
-    }
+    output.update(from: keys, count: count * dimension)
+    BLAS.ger(
+      rows: count, columns: dimension, alpha: -1, x: ones, y: centre, a: output, lda: dimension)
   }
 }

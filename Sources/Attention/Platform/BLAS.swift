@@ -102,6 +102,54 @@ enum BLAS {
     }
   }
 
+  /// The dot product x·y of `count` elements (sdot or ddot), unit strides.
+  @inline(__always)
+  static func dot<Scalar: AttentionScalar>(
+    count: Int, _ x: UnsafePointer<Scalar>, _ y: UnsafePointer<Scalar>
+  ) -> Scalar {
+    precondition(count <= Int32.max, "dot length exceeds Int32")
+    if Scalar.self == Float.self {
+      let result = cblas_sdot(
+        Int32(count), UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), 1,
+        UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), 1)
+      return unsafeBitCast(result, to: Scalar.self)
+    } else if Scalar.self == Double.self {
+      let result = cblas_ddot(
+        Int32(count), UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), 1,
+        UnsafeRawPointer(y).assumingMemoryBound(to: Double.self), 1)
+      return unsafeBitCast(result, to: Scalar.self)
+    } else {
+      preconditionFailure("dot supports Float and Double only, not \(Scalar.self)")
+    }
+  }
+
+  /// A += alpha · x·yᵀ (rank-one update), row-major `A` (`rows × columns`), for `Float` (sger)
+  /// or `Double` (dger).
+  @inline(__always)
+  static func ger<Scalar: AttentionScalar>(
+    rows: Int, columns: Int, alpha: Scalar, x: UnsafePointer<Scalar>, y: UnsafePointer<Scalar>,
+    a: UnsafeMutablePointer<Scalar>, lda: Int
+  ) {
+    precondition(
+      rows <= Int32.max && columns <= Int32.max && lda <= Int32.max,
+      "ger dimension exceeds Int32")
+    if Scalar.self == Float.self {
+      cblas_sger(
+        CblasRowMajor, Int32(rows), Int32(columns), unsafeBitCast(alpha, to: Float.self),
+        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), 1,
+        UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), 1,
+        UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self), Int32(lda))
+    } else if Scalar.self == Double.self {
+      cblas_dger(
+        CblasRowMajor, Int32(rows), Int32(columns), unsafeBitCast(alpha, to: Double.self),
+        UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), 1,
+        UnsafeRawPointer(y).assumingMemoryBound(to: Double.self), 1,
+        UnsafeMutableRawPointer(a).assumingMemoryBound(to: Double.self), Int32(lda))
+    } else {
+      preconditionFailure("ger supports Float and Double only, not \(Scalar.self)")
+    }
+  }
+
   /// Products with at most this many rows of `A` run as gemv per row (see ``gemm``).
   static let matrixVectorRows = 4
 
