@@ -113,9 +113,9 @@ bench-model: model release
 # transformers; ~540 MB): prefill of a $(GENERATE_PROMPT_TOKENS)-token prompt and greedy decode of
 # $(GENERATE_NEW_TOKENS) tokens, the same prompt ids on both sides, alternating rounds, medians;
 # the weight-streaming bound (weight bytes ÷ measured read bandwidth) beside them. Results go to
-# bench-results/generate.md and .json. About 2 minutes on 2 cores once the release build is
-# cached. The Python is $(GENERATE_PYTHON): ATTENTION_PEERS_PYTHON, else python3 if it has
-# transformers, else ~/peers/bin/python. Without torch/transformers it times the library alone
+# bench-results/generate.md and .json. About 2 minutes on 2 quiet cores (10 under heavy load)
+# once the release build is cached. The Python is $(GENERATE_PYTHON): ATTENTION_PEERS_PYTHON,
+# else python3 if it has transformers, else ~/peers/bin/python. Without torch/transformers it times the library alone
 # (or, when the model has not been made yet, says so and skips).
 # Options: make bench-generate GENERATE_ARGS="--rounds 9 --attention eager".
 GENERATE_MODEL_DIR := $(MODEL_CACHE)/bench-smollm2-random
