@@ -4,7 +4,8 @@ SWIFT ?= swift
 BENCH_ARGS ?=
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 
-.PHONY: test bench deps build release lint format clean model bench-model fuzz sanitize
+.PHONY: test bench deps build release lint format clean model bench-model bench-generate fuzz \
+  sanitize
 
 # Installs OpenBLAS, LAPACKE and pkg-config with apt-get when pkg-config cannot find them.
 deps:
@@ -106,6 +107,34 @@ bench-model: model release
 	  --input $(BENCH_SENTENCES) --batch-size 32 --threads 2 \
 	  --swift-binary "$$($(SWIFT) build -c release --show-bin-path)/attention" \
 	  --output bench-results/minilm-bench.json
+
+# Text generation against transformers' `generate` on a SmolLM2-135M-shaped Llama with random
+# float32 weights (made once into $(GENERATE_MODEL_DIR) by the script, with torch and
+# transformers; ~540 MB): prefill of a $(GENERATE_PROMPT_TOKENS)-token prompt and greedy decode of
+# $(GENERATE_NEW_TOKENS) tokens, the same prompt ids on both sides, alternating rounds, medians;
+# the weight-streaming bound (weight bytes ÷ measured read bandwidth) beside them. Results go to
+# bench-results/generate.md and .json. About 2 minutes on 2 quiet cores (10 under heavy load)
+# once the release build is cached. The Python is $(GENERATE_PYTHON): ATTENTION_PEERS_PYTHON,
+# else python3 if it has transformers, else ~/peers/bin/python. Without torch/transformers it times the library alone
+# (or, when the model has not been made yet, says so and skips).
+# Options: make bench-generate GENERATE_ARGS="--rounds 9 --attention eager".
+GENERATE_MODEL_DIR := $(MODEL_CACHE)/bench-smollm2-random
+GENERATE_PROMPT_TOKENS ?= 128
+GENERATE_NEW_TOKENS ?= 64
+GENERATE_ARGS ?=
+GENERATE_PYTHON ?= $(shell \
+  if [ -n "$$ATTENTION_PEERS_PYTHON" ]; then echo "$$ATTENTION_PEERS_PYTHON"; \
+  elif $(PYTHON) -c 'import torch, transformers' >/dev/null 2>&1; then echo $(PYTHON); \
+  elif [ -x "$$HOME/peers/bin/python" ]; then echo "$$HOME/peers/bin/python"; \
+  else echo $(PYTHON); fi)
+
+bench-generate: release
+	@mkdir -p bench-results
+	$(GENERATE_PYTHON) Tests/Fixtures/TextGeneration/bench_generate.py \
+	  --model-dir $(GENERATE_MODEL_DIR) \
+	  --swift-binary "$$($(SWIFT) build -c release --show-bin-path)/attention" \
+	  --prompt-tokens $(GENERATE_PROMPT_TOKENS) --new-tokens $(GENERATE_NEW_TOKENS) \
+	  --markdown bench-results/generate.md --output bench-results/generate.json $(GENERATE_ARGS)
 
 # Fuzzing. `make fuzz SECONDS=600` runs each stage that long (default 60 s):
 # 1. the differential fuzzer of the attention kernels (seeded random configurations on every
