@@ -1,0 +1,133 @@
+import CMPI
+
+/// The MPI calls the library makes, over `MPI_COMM_WORLD`, with Swift types only.
+///
+/// The one file that imports `CMPI`: no MPI handle, request or status type leaves it. Messages
+/// are byte counts (every rank runs the same build on the same architecture, so a scalar's bytes
+/// mean the same everywhere), split into pieces of at most ``largestPiece`` bytes because MPI
+/// counts are 32-bit.
+enum MPIBindings {
+  /// The largest piece a message is sent in: 1 GiB, well inside MPI's `Int32` counts.
+  static let largestPiece = 1 << 30
+
+  /// Whether `MPI_Init_thread` has run in this process.
+  static var isInitialized: Bool {
+    var flag: Int32 = 0
+    MPI_Initialized(&flag)
+    return flag != 0
+  }
+
+  /// Whether `MPI_Finalize` has run in this process.
+  static var isFinalized: Bool {
+    var flag: Int32 = 0
+    MPI_Finalized(&flag)
+    return flag != 0
+  }
+
+  /// Starts MPI with `MPI_THREAD_SERIALIZED` (any one thread at a time may call MPI).
+  ///
+  /// - Returns: `nil` on success, else the reason.
+  static func initialize() -> String? {
+    var provided: Int32 = 0
+    let code = MPI_Init_thread(nil, nil, cmpi_thread_serialized(), &provided)
+    guard code == cmpi_success() else { return "MPI_Init_thread failed with code \(code)" }
+    guard provided >= cmpi_thread_serialized() else {
+      return "this MPI provides thread level \(provided), below MPI_THREAD_SERIALIZED"
+    }
+    return nil
+  }
+
+  static func finalize() { MPI_Finalize() }
+
+  static var rank: Int {
+    var rank: Int32 = 0
+    MPI_Comm_rank(cmpi_comm_world(), &rank)
+    return Int(rank)
+  }
+
+  static var size: Int {
+    var size: Int32 = 0
+    MPI_Comm_size(cmpi_comm_world(), &size)
+    return Int(size)
+  }
+
+  /// Ends every process of the world with `status` (`MPI_Abort`).
+  static func abort(status: Int32) -> Never {
+    MPI_Abort(cmpi_comm_world(), status)
+    fatalError("MPI_Abort returned")  // it does not
+  }
+
+  static func barrier() { MPI_Barrier(cmpi_comm_world()) }
+
+  /// The element-wise minimum (or maximum) of `values` over every rank (`MPI_Allreduce`).
+  static func allReduce(_ values: [Int64], maximum: Bool) -> [Int64] {
+    var result = [Int64](repeating: 0, count: values.count)
+    values.withUnsafeBufferPointer { input in
+      result.withUnsafeMutableBufferPointer { output in
+        _ = MPI_Allreduce(
+          input.baseAddress, output.baseAddress, Int32(values.count), cmpi_int64(),
+          maximum ? cmpi_op_max() : cmpi_op_min(), cmpi_comm_world())
+      }
+    }
+    return result
+  }
+
+  /// Sends `bytes` to `destination` and waits until the buffer may be reused.
+  static func send(_ bytes: UnsafeRawBufferPointer, to destination: Int, tag: Int) {
+    for piece in pieces(of: bytes.count) {
+      _ = MPI_Send(
+        bytes.baseAddress.map { $0 + piece.lowerBound }, Int32(piece.count), cmpi_byte(),
+        Int32(destination), Int32(tag), cmpi_comm_world())
+    }
+  }
+
+  /// Receives exactly `bytes.count` bytes from `source`.
+  static func receive(into bytes: UnsafeMutableRawBufferPointer, from source: Int, tag: Int) {
+    for piece in pieces(of: bytes.count) {
+      _ = MPI_Recv(
+        bytes.baseAddress.map { $0 + piece.lowerBound }, Int32(piece.count), cmpi_byte(),
+        Int32(source), Int32(tag), cmpi_comm_world(), cmpi_status_ignore())
+    }
+  }
+
+  /// Runs `work` while `send` travels to `destination` and `receive` fills from `source`
+  /// (`MPI_Isend` / `MPI_Irecv` posted before `work`, `MPI_Waitall` after it).
+  ///
+  /// The buffers are valid only for the call; MPI reads and writes them while `work` runs, so
+  /// `work` must not write `send` nor touch `receive`.
+  static func exchange<Result>(
+    send: UnsafeRawBufferPointer, to destination: Int,
+    receive: UnsafeMutableRawBufferPointer, from source: Int, tag: Int,
+    during work: () throws -> Result
+  ) rethrows -> Result {
+    var requests: [MPI_Request?] = []
+    for piece in pieces(of: receive.count) {
+      var request: MPI_Request? = cmpi_request_null()
+      _ = MPI_Irecv(
+        receive.baseAddress.map { $0 + piece.lowerBound }, Int32(piece.count), cmpi_byte(),
+        Int32(source), Int32(tag), cmpi_comm_world(), &request)
+      requests.append(request)
+    }
+    for piece in pieces(of: send.count) {
+      var request: MPI_Request? = cmpi_request_null()
+      _ = MPI_Isend(
+        send.baseAddress.map { $0 + piece.lowerBound }, Int32(piece.count), cmpi_byte(),
+        Int32(destination), Int32(tag), cmpi_comm_world(), &request)
+      requests.append(request)
+    }
+    defer {
+      requests.withUnsafeMutableBufferPointer {
+        _ = MPI_Waitall(Int32($0.count), $0.baseAddress, cmpi_statuses_ignore())
+      }
+    }
+    return try work()
+  }
+
+  /// `0..<count` in consecutive pieces of at most ``largestPiece``; one empty piece for 0.
+  private static func pieces(of count: Int) -> [Range<Int>] {
+    guard count > 0 else { return [0..<0] }
+    return stride(from: 0, to: count, by: largestPiece).map {
+      $0..<Swift.min($0 + largestPiece, count)
+    }
+  }
+}
