@@ -142,6 +142,13 @@ let package = Package(
       path: "Tests/Fuzz/AttentionFuzz"
     ),
 
+    // `mpirun -np P RingAttentionCheck` (`make test-mpi`): ring attention against one process.
+    .executableTarget(
+      name: "RingAttentionCheck",
+      dependencies: ["DistributedAttention", "Attention"],
+      path: "Tests/RingAttentionCheck"
+    ),
+
     // MARK: - Test support
 
     // What every test target shares: the one `expectClose`, the tolerance table, the float64

@@ -1,0 +1,169 @@
+import Attention
+import DistributedAttention
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+// Ring attention under `mpirun -np P` against one single-process call of the engine's fused
+// path on the whole problem, which every process computes for itself from the same seeded data.
+// Each process compares its own rows; process 0 prints one line per case and the verdict. Exits
+// 1 if any case differs on any process by more than the tolerance (|a − e| ≤ tol·(1 + |e|), the
+// suite's rule: 1e-5 Float, 1e-12 Double; NaN must meet NaN).
+
+/// One problem: shapes, causal rule, layout, and an optional non-finite value planted in it.
+struct Case: CustomStringConvertible {
+  var batch = 1
+  var queryHeads = 2
+  var keyValueHeads = 2
+  var queryCount: Int
+  var keyCount: Int
+  var keyDimension = 8
+  var valueDimension = 8
+  var rank = 4
+  var causal: CausalAlignment?
+  var layout: SequenceSharding.Layout
+  /// Puts NaN into key row `j` (all heads, batch 0) or +infinity into query row `i`.
+  var nanKeyRow: Int?
+  var infiniteQueryRow: Int?
+  var scale: Double?
+
+  var description: String {
+    var text =
+      "B=\(batch) Hq=\(queryHeads) Hkv=\(keyValueHeads) Nq=\(queryCount) Nk=\(keyCount) Dk=\(keyDimension) Dv=\(valueDimension) rank \(rank)"
+    text += " causal=\(causal?.rawValue ?? "none") \(layout)"
+    if let nanKeyRow { text += " NaN in key \(nanKeyRow)" }
+    if let infiniteQueryRow { text += " +inf in query \(infiniteQueryRow)" }
+    if let scale { text += " scale=\(scale)" }
+    return text
+  }
+}
+
+let cases: [Case] = [
+  Case(batch: 2, queryHeads: 3, keyValueHeads: 3, queryCount: 37, keyCount: 37, keyDimension: 16,
+    valueDimension: 16, layout: .contiguous),
+  Case(queryHeads: 4, keyValueHeads: 2, queryCount: 50, keyCount: 50, valueDimension: 12,
+    causal: .topLeft, layout: .zigzag),
+  Case(queryHeads: 4, keyValueHeads: 1, queryCount: 45, keyCount: 45, causal: .bottomRight,
+    layout: .zigzag),
+  Case(queryCount: 29, keyCount: 41, causal: .bottomRight, layout: .zigzag),
+  Case(queryCount: 29, keyCount: 41, causal: .topLeft, layout: .zigzag),
+  // Nq > Nk, bottom-right: the first 12 queries see no key (zero rows).
+  Case(queryCount: 41, keyCount: 29, causal: .bottomRight, layout: .zigzag),
+  Case(queryCount: 41, keyCount: 29, causal: .topLeft, layout: .contiguous),
+  Case(queryHeads: 1, keyValueHeads: 1, queryCount: 33, keyCount: 33, rank: 2, causal: .topLeft,
+    layout: .zigzag),
+  Case(queryHeads: 4, keyValueHeads: 2, queryCount: 31, keyCount: 23, rank: 3, layout: .zigzag,
+    scale: 0.3),
+  Case(queryCount: 30, keyCount: 30, causal: .topLeft, layout: .contiguous),
+  // Fewer rows than processes: some hold none.
+  Case(queryCount: 3, keyCount: 3, causal: .topLeft, layout: .zigzag),
+  Case(queryCount: 2, keyCount: 5, layout: .contiguous),
+  // Non-finite values propagate to exactly the queries that see them.
+  Case(queryCount: 40, keyCount: 40, causal: .topLeft, layout: .zigzag, nanKeyRow: 17),
+  Case(queryCount: 40, keyCount: 40, causal: .topLeft, layout: .zigzag, infiniteQueryRow: 23),
+]
+
+/// The largest scaled difference of `actual` from `expected` (infinity when NaN meets a number).
+func largestDifference<S: AttentionScalar>(_ actual: [S], _ expected: [S]) -> Double {
+  precondition(actual.count == expected.count, "\(actual.count) vs \(expected.count) elements")
+  var largest = 0.0
+  for (a, e) in zip(actual, expected) {
+    if a.isNaN || e.isNaN {
+      if a.isNaN != e.isNaN { return .infinity }
+      continue
+    }
+    if a == e { continue }
+    largest = max(largest, abs(Double(a) - Double(e)) / (1 + abs(Double(e))))
+  }
+  return largest
+}
+
+/// Runs one case in `S` and returns this process's largest scaled difference.
+func run<S: AttentionScalar>(_ c: Case, as _: S.Type, group: ProcessGroup, seed: UInt64) throws
+  -> Double
+{
+  var generator = SplitMix64(seed: seed)
+  let qShape = [c.batch, c.queryHeads, c.queryCount, c.keyDimension]
+  let kShape = [c.batch, c.keyValueHeads, c.keyCount, c.keyDimension]
+  let vShape = [c.batch, c.keyValueHeads, c.keyCount, c.valueDimension]
+  var query = try Tensor<S>.randomNormal(shape: qShape, using: &generator)
+  var key = try Tensor<S>.randomNormal(shape: kShape, using: &generator)
+  let value = try Tensor<S>.randomNormal(shape: vShape, using: &generator)
+  if let row = c.nanKeyRow {
+    var scalars = key.scalars
+    for h in 0..<c.keyValueHeads { scalars[(h * c.keyCount + row) * c.keyDimension] = .nan }
+    key = try Tensor(shape: kShape, scalars: scalars)
+  }
+  if let row = c.infiniteQueryRow {
+    var scalars = query.scalars
+    scalars[row * c.keyDimension] = .infinity
+    query = try Tensor(shape: qShape, scalars: scalars)
+  }
+  func inRank(_ t: Tensor<S>) throws -> Tensor<S> {
+    try t.reshaped(to: Array(t.shape.suffix(c.rank)))
+  }
+  let scale = c.scale.map { S($0) }
+  let expected = try scaledDotProductAttention(
+    query: inRank(query), key: inRank(key), value: inRank(value), causal: c.causal, scale: scale)
+
+  let querySharding = SequenceSharding(
+    length: c.queryCount, partCount: group.size, layout: c.layout)
+  let keySharding = SequenceSharding(length: c.keyCount, partCount: group.size, layout: c.layout)
+  func rows(_ t: Tensor<S>, _ ranges: [Range<Int>]) throws -> Tensor<S> {
+    let (outer, n, d) = (t.shape[0] * t.shape[1], t.shape[2], t.shape[3])
+    var scalars: [S] = []
+    for index in 0..<outer {
+      for range in ranges {
+        scalars += t.scalars[((index * n + range.lowerBound) * d)..<((index * n + range.upperBound) * d)]
+      }
+    }
+    let count = ranges.reduce(0) { $0 + $1.count }
+    return try inRank(Tensor(shape: [t.shape[0], t.shape[1], count, d], scalars: scalars))
+  }
+  let myQueries = querySharding.ranges(ofPart: group.rank)
+  let myKeys = keySharding.ranges(ofPart: group.rank)
+  let output = try ringAttention(
+    query: rows(query, myQueries), key: rows(key, myKeys), value: rows(value, myKeys),
+    querySharding: querySharding, keySharding: keySharding, group: group, causal: c.causal,
+    scale: scale)
+  let expected4 = try expected.reshaped(
+    to: [c.batch, c.queryHeads, c.queryCount, c.valueDimension])
+  let expectedRows = try rows(expected4, myQueries)
+  guard output.shape == expectedRows.shape else {
+    print("rank \(group.rank): output shape \(output.shape), expected \(expectedRows.shape)")
+    return .infinity
+  }
+  return largestDifference(output.scalars, expectedRows.scalars)
+}
+
+let group = try ProcessGroup.initialize()
+var failures = 0
+for (index, c) in cases.enumerated() {
+  for (name, tolerance) in [("Float", 1e-5), ("Double", 1e-12)] {
+    let seed = UInt64(1000 + index)
+    let difference =
+      name == "Float"
+      ? try run(c, as: Float.self, group: group, seed: seed)
+      : try run(c, as: Double.self, group: group, seed: seed)
+    let failed = !(difference <= tolerance)
+    if let first = group.agreeOnFailure(failed) {
+      failures += 1
+      if group.rank == first {
+        print(
+          "FAIL P=\(group.size) \(name) \(c): rank \(group.rank) differs by \(difference) > \(tolerance)"
+        )
+      }
+    } else if group.rank == 0 {
+      print("ok   P=\(group.size) \(name) \(c)")
+    }
+  }
+}
+if group.rank == 0 {
+  print(
+    failures == 0
+      ? "ring attention: all \(cases.count * 2) cases agree with one process at P=\(group.size)"
+      : "ring attention: \(failures) of \(cases.count * 2) cases differ at P=\(group.size)")
+}
+ProcessGroup.finalize()
+exit(failures == 0 ? 0 : 1)
