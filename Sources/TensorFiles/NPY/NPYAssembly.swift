@@ -1,0 +1,59 @@
+import AttentionCore
+
+/// The bytes of a `.npy` file assembled from slices along one axis, then written atomically:
+/// how a process that gathers an array part by part writes it without first building the whole
+/// tensor (the file's bytes are the only full-size buffer).
+///
+/// Package-visible: `attention-mpi` gathers its output with it.
+package struct NPYAssembly {
+  private var bytes: [UInt8]
+  private let shape: [Int]
+  private let elementType: ElementType
+  private let dataOffset: Int
+
+  /// An all-zero array of `shape` in the element type of `sample` (bfloat16 as float32, as
+  /// ``NPY/encode(_:)`` writes it).
+  package init(shape: [Int], elementTypeOf sample: AnyTensor) {
+    let type = sample.elementType == .bfloat16 ? ElementType.float32 : sample.elementType
+    let header = NPYHeader(elementType: type, shape: shape).encoded()
+    guard let dataBytes = type.byteCount(of: shape) else {
+      preconditionFailure("shape \(shape) overflows")
+    }
+    self.shape = shape
+    self.elementType = type
+    self.dataOffset = header.count
+    self.bytes = header + [UInt8](repeating: 0, count: dataBytes)
+  }
+
+  /// Copies `slice` into the indices `ranges` of `axis`: the slice's axis is the ranges'
+  /// concatenation, its other dimensions the array's.
+  ///
+  /// - Precondition: `slice` has the array's element type and fitting shape.
+  package mutating func place(_ slice: AnyTensor, at ranges: [Range<Int>], along axis: Int) {
+    precondition(slice.elementType == elementType, "slice of another element type")
+    let rows = ranges.reduce(0) { $0 + $1.count }
+    var expected = shape
+    expected[axis] = rows
+    precondition(slice.shape == expected, "slice \(slice.shape) does not fit \(expected)")
+    var source: [UInt8] = []
+    slice.appendBytes(to: &source)
+    let outer = shape[..<axis].reduce(1, *)
+    let innerBytes = shape[(axis + 1)...].reduce(elementType.byteWidth, *)
+    var read = 0
+    for index in 0..<outer {
+      for range in ranges {
+        let target = dataOffset + (index * shape[axis] + range.lowerBound) * innerBytes
+        let count = range.count * innerBytes
+        bytes.replaceSubrange(target..<(target + count), with: source[read..<(read + count)])
+        read += count
+      }
+    }
+  }
+
+  /// Writes the file to `path` as ``NPY/write(_:to:)`` does (atomically for a regular file).
+  ///
+  /// - Throws: ``TensorFileError/cannotWrite(path:reason:)`` naming `path`.
+  package func write(to path: String) throws {
+    try AtomicFile.write(bytes, to: path)
+  }
+}
