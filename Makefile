@@ -39,7 +39,7 @@ test: deps model
 # Open MPI inside one container: shared memory (vader) and self only, no network transports, and
 # no cross-memory-attach single copy, which containers forbid (ptrace restrictions). Each mpirun
 # is under `timeout`, so a hang fails the test instead of stalling CI. About a minute.
-MPIRUN := OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none \
+MPIRUN := env OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none \
   OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
   SWIFT_BACKTRACE=enable=no timeout 120 mpirun --oversubscribe --allow-run-as-root
 MPI_PROCESS_COUNTS := 2 3 4

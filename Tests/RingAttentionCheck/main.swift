@@ -137,6 +137,44 @@ func run<S: AttentionScalar>(_ c: Case, as _: S.Type, group: ProcessGroup, seed:
   return largestDifference(output.scalars, expectedRows.scalars)
 }
 
+// Two helpers for Tests/AttentionMPICLITests/run.sh, run without mpirun:
+//   RingAttentionCheck write-inputs DIR   seeded q/k/v .npy files of the command-line cases
+//   RingAttentionCheck compare A.npy B.npy TOLERANCE   exits 1 if they differ
+let arguments = CommandLine.arguments
+if arguments.count == 3, arguments[1] == "write-inputs" {
+  var generator = SplitMix64(seed: 12)
+  func write<S: AttentionScalar>(_ name: String, _ shape: [Int], _: S.Type) throws {
+    let tensor = try Tensor<S>.randomNormal(shape: shape, using: &generator)
+    try NPY.write(AnyTensor(tensor), to: arguments[2] + "/" + name + ".npy")
+  }
+  // GQA, rank 4, N = 37 not a multiple of 2, 3 or 4.
+  try write("q4", [2, 4, 37, 16], Float.self)
+  try write("k4", [2, 2, 37, 16], Float.self)
+  try write("v4", [2, 2, 37, 12], Float.self)
+  // Rank 3, Nq = 29 < Nk = 41.
+  try write("q3", [3, 29, 8], Float.self)
+  try write("k3", [3, 41, 8], Float.self)
+  try write("v3", [3, 41, 8], Float.self)
+  // Rank 2 in float64, Nq = 45 > Nk = 30 (bottom-right: the first 15 queries see no key).
+  try write("q2", [45, 8], Double.self)
+  try write("k2", [30, 8], Double.self)
+  try write("v2", [30, 8], Double.self)
+  exit(0)
+}
+if arguments.count == 5, arguments[1] == "compare", let tolerance = Double(arguments[4]) {
+  let (a, b) = (try NPY.read(from: arguments[2]), try NPY.read(from: arguments[3]))
+  guard a.shape == b.shape, a.dtypeName == b.dtypeName else {
+    print("compare: \(arguments[2]) is \(a.dtypeName) \(a.shape), \(arguments[3]) is \(b.dtypeName) \(b.shape)")
+    exit(1)
+  }
+  let difference =
+    a.dtypeName == "float64"
+    ? largestDifference(try a.floatingPoint(as: Double.self).scalars, try b.floatingPoint(as: Double.self).scalars)
+    : largestDifference(try a.floatingPoint(as: Float.self).scalars, try b.floatingPoint(as: Float.self).scalars)
+  print("compare: \(arguments[2]) vs \(arguments[3]): largest scaled difference \(difference)")
+  exit(difference <= tolerance ? 0 : 1)
+}
+
 let group = try ProcessGroup.initialize()
 var failures = 0
 for (index, c) in cases.enumerated() {
