@@ -178,6 +178,13 @@ let package = Package(
       name: "TextGenerationTests",
       dependencies: ["TextGeneration"]
     ),
+    // Ring attention's pieces without MPI running: the sharding, the causal split of a block,
+    // and the log-sum-exp merge of blocks against one call. (`make test-mpi` runs the rest
+    // under mpirun.)
+    .testTarget(
+      name: "DistributedAttentionTests",
+      dependencies: ["DistributedAttention", "Attention", "AttentionTestSupport"]
+    ),
     // Compiles only if the library adds nothing to Float's namespace that swift-numerics owns.
     .testTarget(
       name: "NumericsCoexistenceTests",

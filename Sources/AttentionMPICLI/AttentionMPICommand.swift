@@ -43,12 +43,18 @@ struct AttentionMPICommand: ParsableCommand {
     do {
       command = try parseAsRoot()
     } catch {
-      // Every process parsed the same arguments: process 0 speaks for all.
+      // Every process parsed the same arguments: process 0 speaks for all, before the others
+      // may exit (mpirun ends the job when one process exits with a failure).
       let status = exitCode(for: error)
+      if group.rank == 0 {
+        if status == .success {
+          print(fullMessage(for: error))
+        } else {
+          ProcessFailure.report(message(for: error))
+        }
+      }
       ProcessGroup.finalize()
-      if group.rank != 0 { Foundation.exit(status.rawValue) }
-      if status == .success { exit(withError: error) }
-      ProcessFailure.exit(message: message(for: error), status: status.rawValue)
+      Foundation.exit(status.rawValue)
     }
     do {
       if let distributed = command as? DistributedSDPACommand {
@@ -57,11 +63,16 @@ struct AttentionMPICommand: ParsableCommand {
         try command.run()
       }
     } catch let failure as AgreedFailure {
+      // The reporter writes its line before the collective finalize, so before any process
+      // exits and mpirun ends the job.
+      if failure.reporter == group.rank { ProcessFailure.report(failure.message) }
       ProcessGroup.finalize()
-      if failure.reporter == group.rank {
-        ProcessFailure.exit(message: failure.message, status: 1)
-      }
       Foundation.exit(1)
+    } catch  where exitCode(for: error) == .success {
+      // `--help` parses into a command whose run throws the help text.
+      if group.rank == 0 { print(fullMessage(for: error)) }
+      ProcessGroup.finalize()
+      Foundation.exit(0)
     } catch {
       ProcessFailure.abort(group, message: "\(error)")
     }

@@ -46,7 +46,8 @@ struct DistributedSDPACommand: ParsableCommand {
     }
     for (path, option) in [(query, "--query"), (key, "--key"), (value, "--value")]
     where Self.sameFile(path, output) {
-      throw ValidationError("--output \(output) is the input \(path) (\(option)); refusing to overwrite an input")
+      throw ValidationError(
+        "--output \(output) is the input \(path) (\(option)); refusing to overwrite an input")
     }
   }
 
@@ -138,7 +139,8 @@ struct DistributedSDPACommand: ParsableCommand {
 
     var outputShape = files.query.shape
     outputShape[axis + 1] = files.value.shape[axis + 1]
-    var assembly = group.rank == 0 ? NPYAssembly(shape: outputShape, elementTypeOf: AnyTensor(rows)) : nil
+    var assembly =
+      group.rank == 0 ? NPYAssembly(shape: outputShape, elementTypeOf: AnyTensor(rows)) : nil
     try group.forEachShard(of: rows, sharding: querySharding) { part, ranges in
       assembly?.place(AnyTensor(part), at: ranges, along: axis)
     }

@@ -11,16 +11,21 @@ struct AgreedFailure: Error {
 
 /// How a failure reaches the user: one `error: …` line on standard error and a non-zero status.
 enum ProcessFailure {
+  /// Writes `error: <message>` on one line of standard error.
+  static func report(_ message: String) {
+    FileHandle.standardError.write(Data("error: \(oneLine(message))\n".utf8))
+  }
+
   /// Writes `error: <message>` on one line and exits with `status`.
   static func exit(message: String, status: Int32) -> Never {
-    FileHandle.standardError.write(Data("error: \(oneLine(message))\n".utf8))
+    report(message)
     Foundation.exit(status)
   }
 
   /// Writes `error: <message>` on one line, then ends every process of `group` (`MPI_Abort`):
   /// for a failure the other processes cannot know about.
   static func abort(_ group: ProcessGroup, message: String) -> Never {
-    FileHandle.standardError.write(Data("error: \(oneLine(message))\n".utf8))
+    report(message)
     group.abort(status: 1)
   }
 
@@ -36,7 +41,8 @@ enum ProcessFailure {
     }
     if let reporter = group.agreeOnFailure(failed) {
       throw AgreedFailure(
-        reporter: reporter, message: reporter == group.rank ? message : "process \(reporter) failed")
+        reporter: reporter, message: reporter == group.rank ? message : "process \(reporter) failed"
+      )
     }
     return try outcome.get()
   }

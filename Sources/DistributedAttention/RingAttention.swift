@@ -130,7 +130,9 @@ public func ringAttention<Scalar: AttentionScalar>(
     blockValue = Tensor(uncheckedShape: shape, scalars: nextValue)
   }
   state.finish()
-  let outputShape = [ring.batchCount, ring.queryHeadCount, ring.localQueryCount, ring.valueDimension]
+  let outputShape = [
+    ring.batchCount, ring.queryHeadCount, ring.localQueryCount, ring.valueDimension,
+  ]
   return Tensor(uncheckedShape: Array(outputShape.suffix(query.rank)), scalars: state.output)
 }
 
@@ -158,8 +160,7 @@ private func attendRun<Scalar: AttentionScalar>(
   }
   // The common case: every query sees every key of the block (no causal mask, or a block
   // wholly in the past): one call over the whole block.
-  if blocks.allSatisfy({ $0.maskedQueries.isEmpty && $0.unmaskedQueries.count == queryRun.count })
-  {
+  if blocks.allSatisfy({ $0.maskedQueries.isEmpty && $0.unmaskedQueries.count == queryRun.count }) {
     try run(0..<queryRun.count, keys: 0..<key.shape[2], causal: nil)
     return
   }

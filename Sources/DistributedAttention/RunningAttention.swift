@@ -42,8 +42,9 @@ struct RunningAttention<Scalar: AttentionScalar> {
   /// - Parameters:
   ///   - blockOutput: `[B, Hq, m, Dv]`.
   ///   - blockLogSumExp: `[B, Hq, m]`.
-  mutating func merge(_ blockOutput: Tensor<Scalar>, _ blockLogSumExp: Tensor<Scalar>, firstRow: Int)
-  {
+  mutating func merge(
+    _ blockOutput: Tensor<Scalar>, _ blockLogSumExp: Tensor<Scalar>, firstRow: Int
+  ) {
     let m = blockLogSumExp.shape[2]
     let dv = valueDimension
     precondition(

@@ -40,20 +40,25 @@ struct Case: CustomStringConvertible {
 }
 
 let cases: [Case] = [
-  Case(batch: 2, queryHeads: 3, keyValueHeads: 3, queryCount: 37, keyCount: 37, keyDimension: 16,
+  Case(
+    batch: 2, queryHeads: 3, keyValueHeads: 3, queryCount: 37, keyCount: 37, keyDimension: 16,
     valueDimension: 16, layout: .contiguous),
-  Case(queryHeads: 4, keyValueHeads: 2, queryCount: 50, keyCount: 50, valueDimension: 12,
+  Case(
+    queryHeads: 4, keyValueHeads: 2, queryCount: 50, keyCount: 50, valueDimension: 12,
     causal: .topLeft, layout: .zigzag),
-  Case(queryHeads: 4, keyValueHeads: 1, queryCount: 45, keyCount: 45, causal: .bottomRight,
+  Case(
+    queryHeads: 4, keyValueHeads: 1, queryCount: 45, keyCount: 45, causal: .bottomRight,
     layout: .zigzag),
   Case(queryCount: 29, keyCount: 41, causal: .bottomRight, layout: .zigzag),
   Case(queryCount: 29, keyCount: 41, causal: .topLeft, layout: .zigzag),
   // Nq > Nk, bottom-right: the first 12 queries see no key (zero rows).
   Case(queryCount: 41, keyCount: 29, causal: .bottomRight, layout: .zigzag),
   Case(queryCount: 41, keyCount: 29, causal: .topLeft, layout: .contiguous),
-  Case(queryHeads: 1, keyValueHeads: 1, queryCount: 33, keyCount: 33, rank: 2, causal: .topLeft,
+  Case(
+    queryHeads: 1, keyValueHeads: 1, queryCount: 33, keyCount: 33, rank: 2, causal: .topLeft,
     layout: .zigzag),
-  Case(queryHeads: 4, keyValueHeads: 2, queryCount: 31, keyCount: 23, rank: 3, layout: .zigzag,
+  Case(
+    queryHeads: 4, keyValueHeads: 2, queryCount: 31, keyCount: 23, rank: 3, layout: .zigzag,
     scale: 0.3),
   Case(queryCount: 30, keyCount: 30, causal: .topLeft, layout: .contiguous),
   // Fewer rows than processes: some hold none.
@@ -115,7 +120,8 @@ func run<S: AttentionScalar>(_ c: Case, as _: S.Type, group: ProcessGroup, seed:
     var scalars: [S] = []
     for index in 0..<outer {
       for range in ranges {
-        scalars += t.scalars[((index * n + range.lowerBound) * d)..<((index * n + range.upperBound) * d)]
+        scalars +=
+          t.scalars[((index * n + range.lowerBound) * d)..<((index * n + range.upperBound) * d)]
       }
     }
     let count = ranges.reduce(0) { $0 + $1.count }
@@ -164,13 +170,17 @@ if arguments.count == 3, arguments[1] == "write-inputs" {
 if arguments.count == 5, arguments[1] == "compare", let tolerance = Double(arguments[4]) {
   let (a, b) = (try NPY.read(from: arguments[2]), try NPY.read(from: arguments[3]))
   guard a.shape == b.shape, a.dtypeName == b.dtypeName else {
-    print("compare: \(arguments[2]) is \(a.dtypeName) \(a.shape), \(arguments[3]) is \(b.dtypeName) \(b.shape)")
+    print(
+      "compare: \(arguments[2]) is \(a.dtypeName) \(a.shape), \(arguments[3]) is \(b.dtypeName) \(b.shape)"
+    )
     exit(1)
   }
   let difference =
     a.dtypeName == "float64"
-    ? largestDifference(try a.floatingPoint(as: Double.self).scalars, try b.floatingPoint(as: Double.self).scalars)
-    : largestDifference(try a.floatingPoint(as: Float.self).scalars, try b.floatingPoint(as: Float.self).scalars)
+    ? largestDifference(
+      try a.floatingPoint(as: Double.self).scalars, try b.floatingPoint(as: Double.self).scalars)
+    : largestDifference(
+      try a.floatingPoint(as: Float.self).scalars, try b.floatingPoint(as: Float.self).scalars)
   print("compare: \(arguments[2]) vs \(arguments[3]): largest scaled difference \(difference)")
   exit(difference <= tolerance ? 0 : 1)
 }
