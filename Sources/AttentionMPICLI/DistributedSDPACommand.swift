@@ -58,6 +58,7 @@ struct DistributedSDPACommand: ParsableCommand {
   /// Reads this process's rows, runs ring attention with the others, and gathers the output on
   /// process 0, which writes it.
   func run(group: ProcessGroup) throws {
+    Self.shareCores()
     let files = try ProcessFailure.agreeing(group) { try openInputs() }
     switch files.dtype {
     case "float32": try compute(Float.self, files, group: group)
@@ -151,6 +152,17 @@ struct DistributedSDPACommand: ParsableCommand {
         throw ValidationError("\(error) (--output)")
       }
     }
+  }
+
+  /// Gives each of the processes mpirun started on this machine an equal share of its cores
+  /// (``AttentionThreads/maximumCount``), so that P processes on one machine do not run P times
+  /// as many threads as it has cores. Open MPI tells each process how many share its machine
+  /// (`OMPI_COMM_WORLD_LOCAL_SIZE`). Results do not depend on the thread count.
+  private static func shareCores() {
+    guard let text = getenv("OMPI_COMM_WORLD_LOCAL_SIZE"), let local = Int(String(cString: text)),
+      local > 1
+    else { return }
+    AttentionThreads.maximumCount = Swift.max(1, AttentionThreads.availableCoreCount / local)
   }
 
   /// Whether two paths name the same existing file (same device and inode).

@@ -143,10 +143,20 @@ func run<S: AttentionScalar>(_ c: Case, as _: S.Type, group: ProcessGroup, seed:
   return largestDifference(output.scalars, expectedRows.scalars)
 }
 
-// Two helpers for Tests/AttentionMPICLITests/run.sh, run without mpirun:
+// Helpers for Tests/AttentionMPICLITests/run.sh and Scripts/bench-ring.sh, run without mpirun:
 //   RingAttentionCheck write-inputs DIR   seeded q/k/v .npy files of the command-line cases
+//   RingAttentionCheck write-inputs DIR B H N D   float32 q.npy, k.npy, v.npy of [B, H, N, D]
 //   RingAttentionCheck compare A.npy B.npy TOLERANCE   exits 1 if they differ
 let arguments = CommandLine.arguments
+if arguments.count == 7, arguments[1] == "write-inputs" {
+  let shape = arguments[3...].compactMap { Int($0) }
+  var generator = SplitMix64(seed: 13)
+  for name in ["q", "k", "v"] {
+    let tensor = try Tensor<Float>.randomNormal(shape: shape, using: &generator)
+    try NPY.write(.float32(tensor), to: arguments[2] + "/" + name + ".npy")
+  }
+  exit(0)
+}
 if arguments.count == 3, arguments[1] == "write-inputs" {
   var generator = SplitMix64(seed: 12)
   func write<S: AttentionScalar>(_ name: String, _ shape: [Int], _: S.Type) throws {
