@@ -134,9 +134,11 @@ struct DistributedSDPACommand: ParsableCommand {
     let q = try files.query.readSlices(queryRows, along: axis).floatingPoint(as: Scalar.self)
     let k = try files.key.readSlices(keyRows, along: axis).floatingPoint(as: Scalar.self)
     let v = try files.value.readSlices(keyRows, along: axis).floatingPoint(as: Scalar.self)
+    // Consumed: the library releases each process's own keys and values once they have left
+    // for the next process, so a process holds its rows once.
     let rows = try ringAttention(
-      query: q, key: k, value: v, querySharding: querySharding, keySharding: keySharding,
-      group: group, causal: causal, scale: scale.map { Scalar($0) })
+      query: consume q, key: consume k, value: consume v, querySharding: querySharding,
+      keySharding: keySharding, group: group, causal: causal, scale: scale.map { Scalar($0) })
 
     var outputShape = files.query.shape
     outputShape[axis + 1] = files.value.shape[axis + 1]

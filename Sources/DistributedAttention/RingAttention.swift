@@ -55,7 +55,7 @@ import Attention
 ///   output, a second key/value block (the one in flight) and the engine's workspace — O(N/P),
 ///   never the whole sequence.
 public func ringAttention<Scalar: AttentionScalar>(
-  query: Tensor<Scalar>, key: Tensor<Scalar>, value: Tensor<Scalar>,
+  query: consuming Tensor<Scalar>, key: consuming Tensor<Scalar>, value: consuming Tensor<Scalar>,
   querySharding: SequenceSharding, keySharding: SequenceSharding,
   group: ProcessGroup,
   causal: CausalAlignment? = nil,
@@ -76,109 +76,70 @@ public func ringAttention<Scalar: AttentionScalar>(
     throw AttentionError(
       .shapeMismatch, ring.localProblem ?? "process \(failed) rejected its rows")
   }
+  let outputRank = query.rank
+  // The caller's tensors are consumed: once cut into runs (shared when there is one run), the
+  // originals are released, and a process holds its rows once.
+  let queryRuns = KeyValueRun<Scalar>.queryRuns(
+    Tensor(uncheckedShape: ring.query4, scalars: (consume query).scalars),
+    at: querySharding.ranges(ofPart: group.rank))
+  var block = KeyValueRun.runs(
+    key: Tensor(uncheckedShape: ring.key4, scalars: (consume key).scalars),
+    value: Tensor(uncheckedShape: ring.value4, scalars: (consume value).scalars),
+    at: keySharding.ranges(ofPart: group.rank))
   var state = RunningAttention<Scalar>(
     batchHeads: ring.batchCount * ring.queryHeadCount, rowCount: ring.localQueryCount,
     valueDimension: ring.valueDimension)
-  let query4 = Tensor(uncheckedShape: ring.query4, scalars: query.scalars)
-  var queryRuns: [(global: Range<Int>, firstRow: Int, rows: Tensor<Scalar>)] = []
-  var firstRow = 0
-  for run in querySharding.ranges(ofPart: group.rank) {
-    queryRuns.append((run, firstRow, query4.sequenceRows(firstRow..<(firstRow + run.count))))
-    firstRow += run.count
-  }
-
-  var blockKey = Tensor(uncheckedShape: ring.key4, scalars: key.scalars)
-  var blockValue = Tensor(uncheckedShape: ring.value4, scalars: value.scalars)
   let size = group.size
   let (right, left) = ((group.rank + 1) % size, (group.rank - 1 + size) % size)
   for step in 0..<size {
-    let owner = (group.rank - step + size) % size
-    let keyRuns = keySharding.ranges(ofPart: owner)
-    let attend = {
+    let attend = { [block] in
       for run in queryRuns {
         try attendRun(
-          run.rows, at: run.global, firstRow: run.firstRow, to: blockKey, blockValue,
-          at: keyRuns, offset: ring.causalOffset, scale: scale, into: &state)
+          run.rows, at: run.positions, firstRow: run.firstRow, to: block,
+          offset: ring.causalOffset, scale: scale, into: &state)
       }
     }
     guard step < size - 1 else {
       try attend()
       break
     }
-    let incoming = keySharding.rowCount(ofPart: (owner - 1 + size) % size)
-    var nextKey = uninitialized(Scalar.self, count: ring.keyBlockCount(rows: incoming))
-    var nextValue = uninitialized(Scalar.self, count: ring.valueBlockCount(rows: incoming))
-    try blockKey.scalars.withUnsafeBytes { sendKey in
-      try blockValue.scalars.withUnsafeBytes { sendValue in
-        try nextKey.withUnsafeMutableBytes { receiveKey in
-          try nextValue.withUnsafeMutableBytes { receiveValue in
-            try MPIBindings.exchange(
-              send: sendKey, to: right, receive: receiveKey, from: left, tag: 0
-            ) {
-              try MPIBindings.exchange(
-                send: sendValue, to: right, receive: receiveValue, from: left, tag: 1,
-                during: attend)
-            }
-          }
-        }
-      }
-    }
-    var shape = ring.key4
-    shape[2] = incoming
-    blockKey = Tensor(uncheckedShape: shape, scalars: nextKey)
-    shape[3] = ring.valueDimension
-    blockValue = Tensor(uncheckedShape: shape, scalars: nextValue)
+    let owner = (group.rank - step - 1 + size) % size  // of the block that arrives
+    block = try KeyValueRun.exchange(
+      sending: block, to: right, receiving: keySharding.ranges(ofPart: owner),
+      shapes: (ring.key4, ring.value4), from: left, during: attend)
   }
   state.finish()
   let outputShape = [
     ring.batchCount, ring.queryHeadCount, ring.localQueryCount, ring.valueDimension,
   ]
-  return Tensor(uncheckedShape: Array(outputShape.suffix(query.rank)), scalars: state.output)
+  return Tensor(uncheckedShape: Array(outputShape.suffix(outputRank)), scalars: state.output)
 }
 
-/// Attends one run of queries (global positions `queryRun`) to a key/value block made of the
-/// runs `keyRuns`, merging each engine call into `state` from local row `firstRow`.
+/// Attends one run of queries (global positions `queryRun`) to a key/value block, merging each
+/// engine call into `state` from local row `firstRow`: whole runs of keys in place, and only
+/// where a causal block splits (``CausalBlock``) copies of the rows involved.
 private func attendRun<Scalar: AttentionScalar>(
   _ queries: Tensor<Scalar>, at queryRun: Range<Int>, firstRow: Int,
-  to key: Tensor<Scalar>, _ value: Tensor<Scalar>, at keyRuns: [Range<Int>],
-  offset: Int?, scale: Scalar?, into state: inout RunningAttention<Scalar>
+  to block: [KeyValueRun<Scalar>], offset: Int?, scale: Scalar?,
+  into state: inout RunningAttention<Scalar>
 ) throws {
-  guard !queryRun.isEmpty, !keyRuns.isEmpty else { return }
-  let blocks = keyRuns.map {
-    CausalBlock(
-      queryStart: queryRun.lowerBound, queryCount: queryRun.count, keyStart: $0.lowerBound,
-      keyCount: $0.count, offset: offset)
-  }
-  func run(_ rows: Range<Int>, keys: Range<Int>, causal: CausalAlignment?) throws {
-    let result = try scaledDotProductAttention(
-      query: queries.sequenceRows(rows), key: key.sequenceRows(keys),
-      value: value.sequenceRows(keys), causal: causal, scale: scale, returning: .logSumExp)
-    guard let logSumExp = result.logSumExp else {
-      preconditionFailure("the engine returned no log-sum-exp though asked for it")
+  for run in block where !queryRun.isEmpty && !run.positions.isEmpty {
+    let split = CausalBlock(
+      queryStart: queryRun.lowerBound, queryCount: queryRun.count,
+      keyStart: run.positions.lowerBound, keyCount: run.positions.count, offset: offset)
+    if !split.maskedQueries.isEmpty {
+      let keys = 0..<split.maskedKeyCount
+      let result = try scaledDotProductAttention(
+        query: queries.sequenceRows(split.maskedQueries), key: run.key.sequenceRows(keys),
+        value: run.value.sequenceRows(keys), causal: .bottomRight, scale: scale,
+        returning: .logSumExp)
+      state.merge(result, firstRow: firstRow + split.maskedQueries.lowerBound)
     }
-    state.merge(result.output, logSumExp, firstRow: firstRow + rows.lowerBound)
-  }
-  // The common case: every query sees every key of the block (no causal mask, or a block
-  // wholly in the past): one call over the whole block.
-  if blocks.allSatisfy({ $0.maskedQueries.isEmpty && $0.unmaskedQueries.count == queryRun.count }) {
-    try run(0..<queryRun.count, keys: 0..<key.shape[2], causal: nil)
-    return
-  }
-  var firstKey = 0
-  for (keyRun, block) in zip(keyRuns, blocks) {
-    if !block.maskedQueries.isEmpty {
-      try run(
-        block.maskedQueries, keys: firstKey..<(firstKey + block.maskedKeyCount),
-        causal: .bottomRight)
+    if !split.unmaskedQueries.isEmpty {
+      let result = try scaledDotProductAttention(
+        query: queries.sequenceRows(split.unmaskedQueries), key: run.key, value: run.value,
+        scale: scale, returning: .logSumExp)
+      state.merge(result, firstRow: firstRow + split.unmaskedQueries.lowerBound)
     }
-    if !block.unmaskedQueries.isEmpty {
-      try run(block.unmaskedQueries, keys: firstKey..<(firstKey + keyRun.count), causal: nil)
-    }
-    firstKey += keyRun.count
   }
-}
-
-/// An array of `count` scalars whose contents are about to be overwritten (by a receive).
-private func uninitialized<Scalar: AttentionScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
-  [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }

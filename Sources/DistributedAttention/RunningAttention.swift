@@ -96,6 +96,14 @@ struct RunningAttention<Scalar: AttentionScalar> {
     }
   }
 
+  /// Merges an engine result (output and log-sum-exp) for rows `firstRow...`.
+  mutating func merge(_ result: AttentionResult<Scalar>, firstRow: Int) {
+    guard let logSumExp = result.logSumExp else {
+      preconditionFailure("the engine returned no log-sum-exp though asked for it")
+    }
+    merge(result.output, logSumExp, firstRow: firstRow)
+  }
+
   /// Applies the final rule: a row that saw keys whose logits were all `-infinity` is NaN.
   mutating func finish() {
     let dv = valueDimension

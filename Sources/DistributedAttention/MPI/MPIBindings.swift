@@ -90,30 +90,36 @@ enum MPIBindings {
     }
   }
 
-  /// Runs `work` while `send` travels to `destination` and `receive` fills from `source`
-  /// (`MPI_Isend` / `MPI_Irecv` posted before `work`, `MPI_Waitall` after it).
+  /// Runs `work` while the buffers `sends` travel, in order, to `destination` and `receives`
+  /// fill, in order, from `source` (`MPI_Irecv` / `MPI_Isend` posted before `work`, `MPI_Waitall`
+  /// after it). Messages with one tag from one source match in the order they are posted, so
+  /// the i-th receive gets the i-th send of the same size.
   ///
   /// The buffers are valid only for the call; MPI reads and writes them while `work` runs, so
-  /// `work` must not write `send` nor touch `receive`.
+  /// `work` must not write `sends` nor touch `receives`.
   static func exchange<Result>(
-    send: UnsafeRawBufferPointer, to destination: Int,
-    receive: UnsafeMutableRawBufferPointer, from source: Int, tag: Int,
+    sends: [UnsafeRawBufferPointer], to destination: Int,
+    receives: [UnsafeMutableRawBufferPointer], from source: Int, tag: Int,
     during work: () throws -> Result
   ) rethrows -> Result {
     var requests: [MPI_Request?] = []
-    for piece in pieces(of: receive.count) {
-      var request: MPI_Request? = cmpi_request_null()
-      _ = MPI_Irecv(
-        receive.baseAddress.map { $0 + piece.lowerBound }, Int32(piece.count), cmpi_byte(),
-        Int32(source), Int32(tag), cmpi_comm_world(), &request)
-      requests.append(request)
+    for receive in receives {
+      for piece in pieces(of: receive.count) {
+        var request: MPI_Request? = cmpi_request_null()
+        _ = MPI_Irecv(
+          receive.baseAddress.map { $0 + piece.lowerBound }, Int32(piece.count), cmpi_byte(),
+          Int32(source), Int32(tag), cmpi_comm_world(), &request)
+        requests.append(request)
+      }
     }
-    for piece in pieces(of: send.count) {
-      var request: MPI_Request? = cmpi_request_null()
-      _ = MPI_Isend(
-        send.baseAddress.map { $0 + piece.lowerBound }, Int32(piece.count), cmpi_byte(),
-        Int32(destination), Int32(tag), cmpi_comm_world(), &request)
-      requests.append(request)
+    for send in sends {
+      for piece in pieces(of: send.count) {
+        var request: MPI_Request? = cmpi_request_null()
+        _ = MPI_Isend(
+          send.baseAddress.map { $0 + piece.lowerBound }, Int32(piece.count), cmpi_byte(),
+          Int32(destination), Int32(tag), cmpi_comm_world(), &request)
+        requests.append(request)
+      }
     }
     defer {
       requests.withUnsafeMutableBufferPointer {

@@ -35,19 +35,44 @@ package struct NPYAssembly {
     var expected = shape
     expected[axis] = rows
     precondition(slice.shape == expected, "slice \(slice.shape) does not fit \(expected)")
-    var source: [UInt8] = []
-    slice.appendBytes(to: &source)
     let outer = shape[..<axis].reduce(1, *)
     let innerBytes = shape[(axis + 1)...].reduce(elementType.byteWidth, *)
-    var read = 0
-    for index in 0..<outer {
-      for range in ranges {
-        let target = dataOffset + (index * shape[axis] + range.lowerBound) * innerBytes
-        let count = range.count * innerBytes
-        bytes.replaceSubrange(target..<(target + count), with: source[read..<(read + count)])
-        read += count
+    let dataOffset = dataOffset
+    let shape = shape
+    Self.withFileBytes(of: slice) { source in
+      bytes.withUnsafeMutableBytes { file in
+        var read = 0
+        for index in 0..<outer {
+          for range in ranges {
+            let target = dataOffset + (index * shape[axis] + range.lowerBound) * innerBytes
+            let count = range.count * innerBytes
+            UnsafeMutableRawBufferPointer(rebasing: file[target..<(target + count)]).copyMemory(
+              from: UnsafeRawBufferPointer(rebasing: source[read..<(read + count)]))
+            read += count
+          }
+        }
       }
     }
+  }
+
+  /// Calls `body` with the tensor's elements as a file stores them: in place on a little-endian
+  /// machine (no copy of a slice that may be large), else through ``AnyTensor/appendBytes(to:)``.
+  private static func withFileBytes(
+    of tensor: AnyTensor, _ body: (UnsafeRawBufferPointer) -> Void
+  ) {
+    #if _endian(little)
+      switch tensor {
+      case .float32(let t): return t.scalars.withUnsafeBytes(body)
+      case .float64(let t): return t.scalars.withUnsafeBytes(body)
+      case .float16(let t): return t.scalars.withUnsafeBytes(body)
+      case .int32(let t): return t.scalars.withUnsafeBytes(body)
+      case .int64(let t): return t.scalars.withUnsafeBytes(body)
+      case .bool, .bfloat16: break
+      }
+    #endif
+    var bytes: [UInt8] = []
+    tensor.appendBytes(to: &bytes)
+    bytes.withUnsafeBytes(body)
   }
 
   /// Writes the file to `path` as ``NPY/write(_:to:)`` does (atomically for a regular file).
