@@ -33,6 +33,7 @@ struct AttentionMPICommand: ParsableCommand {
   /// Starts MPI, parses the command line and runs the subcommand; reports any failure as one
   /// line from one process and ends every process with a non-zero status.
   static func main() {
+    MemoryReturn.returnFreedBlocksAtOnce()
     let group: ProcessGroup
     do {
       group = try ProcessGroup.initialize()

@@ -5,10 +5,11 @@ import Attention
 /// over the whole sequence.
 ///
 /// Each process passes its own rows (see ``SequenceSharding``) of the queries and of the keys and
-/// values. The key/value blocks travel around the ring of processes — process `r` sends to
+/// values; it must be called by every process of `group`. The key/value blocks travel around the ring of processes — process `r` sends to
 /// `r + 1` and receives from `r − 1` — in `P − 1` steps; at each step a process attends its
 /// queries to the block in hand with the engine (log-sum-exp returned) while the next block is
-/// in flight (`MPI_Isend` / `MPI_Irecv`), and merges the partial results exactly by their
+/// in flight (`MPI_Isend` / `MPI_Irecv`, one message per run of positions, received in place),
+/// and merges the partial results exactly by their
 /// log-sum-exp:
 ///
 /// ```
@@ -51,9 +52,11 @@ import Attention
 ///   caller should end the group with ``ProcessGroup/abort(status:)``.
 /// - Complexity: O(B·Hq·Nq·Nk·(Dk + Dv) / P) time per process (fewer under a causal mask,
 ///   balanced by the zigzag sharding); each process sends and receives `P − 1` key/value blocks,
-///   `B·Hkv·(Nk/P)·(Dk + Dv)` scalars each. Memory per process: its own rows of Q, K, V and the
-///   output, a second key/value block (the one in flight) and the engine's workspace — O(N/P),
-///   never the whole sequence.
+///   `B·Hkv·(Nk/P)·(Dk + Dv)` scalars each. Memory per process: its own rows of Q and the
+///   output, the key/value block in hand and the one in flight, and the engine's workspace —
+///   O(N/P), never the whole sequence. The three tensors are consumed: pass them with `consume`
+///   (or as temporaries) and a process's own keys and values are released once they have left
+///   for the next process, so it never holds them twice.
 public func ringAttention<Scalar: AttentionScalar>(
   query: consuming Tensor<Scalar>, key: consuming Tensor<Scalar>, value: consuming Tensor<Scalar>,
   querySharding: SequenceSharding, keySharding: SequenceSharding,

@@ -22,7 +22,10 @@ package struct NPYAssembly {
     self.shape = shape
     self.elementType = type
     self.dataOffset = header.count
-    self.bytes = header + [UInt8](repeating: 0, count: dataBytes)
+    var bytes = header
+    bytes.reserveCapacity(header.count + dataBytes)  // one allocation of the file's size
+    bytes.append(contentsOf: repeatElement(0, count: dataBytes))
+    self.bytes = bytes
   }
 
   /// Copies `slice` into the indices `ranges` of `axis`: the slice's axis is the ranges'
