@@ -1,4 +1,6 @@
 import CMPI
+import Foundation
+import Synchronization
 
 /// The MPI calls the library makes, over `MPI_COMM_WORLD`, with Swift types only.
 ///
@@ -121,10 +123,17 @@ enum MPIBindings {
         requests.append(request)
       }
     }
+    // Open MPI moves a large message only while a process is inside an MPI call; `work` makes
+    // none, so without help the whole transfer would happen in MPI_Waitall, after `work`. A
+    // helper thread polls the requests (MPI_Testall) while `work` runs, so the transfer goes
+    // on beside the computation. One thread at a time calls MPI (MPI_THREAD_SERIALIZED): this
+    // thread posts the requests, the helper polls them during `work`, which makes no MPI call,
+    // and this thread waits for the rest once the helper has stopped.
+    let progress = RequestProgress(requests)
+    progress.start()
     defer {
-      requests.withUnsafeMutableBufferPointer {
-        _ = MPI_Waitall(Int32($0.count), $0.baseAddress, cmpi_statuses_ignore())
-      }
+      progress.stop()
+      progress.waitAll()
     }
     return try work()
   }
@@ -134,6 +143,51 @@ enum MPIBindings {
     guard count > 0 else { return [0..<0] }
     return stride(from: 0, to: count, by: largestPiece).map {
       $0..<Swift.min($0 + largestPiece, count)
+    }
+  }
+}
+
+/// MPI requests polled by a helper thread while the caller computes (see
+/// ``MPIBindings/exchange(sends:to:receives:from:tag:during:)``).
+private final class RequestProgress: @unchecked Sendable {
+  /// Touched by the helper between ``start()`` and ``stop()``, by the caller otherwise.
+  private var requests: [MPI_Request?]
+  private let stopping = Atomic<Bool>(false)
+  private let finished = DispatchSemaphore(value: 0)
+  private var running = false
+
+  init(_ requests: [MPI_Request?]) { self.requests = requests }
+
+  /// Starts polling on a helper thread until every request has completed or ``stop()``.
+  func start() {
+    running = true
+    let thread = Thread { [self] in
+      while !stopping.load(ordering: .acquiring) {
+        var done: Int32 = 0
+        requests.withUnsafeMutableBufferPointer {
+          _ = MPI_Testall(Int32($0.count), $0.baseAddress, &done, cmpi_statuses_ignore())
+        }
+        if done != 0 { break }
+        usleep(100)
+      }
+      finished.signal()
+    }
+    thread.stackSize = 1 << 20
+    thread.start()
+  }
+
+  /// Stops the helper and waits until it has made its last MPI call.
+  func stop() {
+    guard running else { return }
+    stopping.store(true, ordering: .releasing)
+    finished.wait()
+    running = false
+  }
+
+  /// Waits for the requests not yet complete (`MPI_Waitall`).
+  func waitAll() {
+    requests.withUnsafeMutableBufferPointer {
+      _ = MPI_Waitall(Int32($0.count), $0.baseAddress, cmpi_statuses_ignore())
     }
   }
 }
