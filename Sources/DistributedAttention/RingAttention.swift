@@ -62,17 +62,26 @@ public func ringAttention<Scalar: AttentionScalar>(
   querySharding: SequenceSharding, keySharding: SequenceSharding,
   group: ProcessGroup,
   causal: CausalAlignment? = nil,
-  scale: Scalar? = nil
+  keyLengths: [Int]? = nil,
+  scale: Scalar? = nil,
+  softcap: Scalar? = nil,
+  sinks: [Scalar]? = nil
 ) throws -> Tensor<Scalar> {
   let ring = try RingGeometry(
     query: query.shape, key: key.shape, value: value.shape, querySharding: querySharding,
-    keySharding: keySharding, group: group, causal: causal)
-  var scaleDescriptor: [Int] = []
-  if let scale { scaleDescriptor = [Int(truncatingIfNeeded: Double(scale).bitPattern)] }
-  guard group.agree(on: ring.descriptor + scaleDescriptor) else {
+    keySharding: keySharding, group: group, causal: causal, keyLengths: keyLengths)
+  try RingGeometry.check(softcap: softcap, sinks: sinks, queryHeadCount: ring.queryHeadCount)
+  // Every number that must be the same everywhere; scalars by their bit patterns.
+  func bits(_ value: Scalar?) -> [Int] {
+    value.map { [1, Int(truncatingIfNeeded: Double($0).bitPattern)] } ?? [0]
+  }
+  let variants =
+    bits(scale) + bits(softcap) + (keyLengths.map { [1] + $0 } ?? [0])
+    + (sinks.map { [1] + $0.flatMap { bits($0) } } ?? [0])
+  guard group.agree(on: ring.descriptor + variants) else {
     throw AttentionError(
       .invalidArgument,
-      "the \(group.size) processes disagree on the shapes, shardings, causal alignment or scale (this process: query \(query.shape), key \(key.shape), value \(value.shape))"
+      "the \(group.size) processes disagree on the shapes, shardings, causal alignment, key lengths, scale, softcap or sinks (this process: query \(query.shape), key \(key.shape), value \(value.shape))"
     )
   }
   if let failed = group.agreeOnFailure(ring.localProblem != nil) {
@@ -90,16 +99,18 @@ public func ringAttention<Scalar: AttentionScalar>(
     value: Tensor(uncheckedShape: ring.value4, scalars: (consume value).scalars),
     at: keySharding.ranges(ofPart: group.rank))
   var state = RunningAttention<Scalar>(
-    batchHeads: ring.batchCount * ring.queryHeadCount, rowCount: ring.localQueryCount,
+    batchCount: ring.batchCount, headCount: ring.queryHeadCount, rowCount: ring.localQueryCount,
     valueDimension: ring.valueDimension)
+  let rules = BlockRules(
+    causalOffset: ring.causalOffset, keyLengths: keyLengths, scale: scale, softcap: softcap)
   let size = group.size
   let (right, left) = ((group.rank + 1) % size, (group.rank - 1 + size) % size)
   for step in 0..<size {
     let attend = { [block] in
       for run in queryRuns {
         try attendRun(
-          run.rows, at: run.positions, firstRow: run.firstRow, to: block,
-          offset: ring.causalOffset, scale: scale, into: &state)
+          run.rows, at: run.positions, firstRow: run.firstRow, to: block, rules: rules,
+          into: &state)
       }
     }
     guard step < size - 1 else {
@@ -111,11 +122,26 @@ public func ringAttention<Scalar: AttentionScalar>(
       sending: block, to: right, receiving: keySharding.ranges(ofPart: owner),
       shapes: (ring.key4, ring.value4), from: left, during: attend)
   }
-  state.finish()
+  state.finish(sinks: sinks)
   let outputShape = [
     ring.batchCount, ring.queryHeadCount, ring.localQueryCount, ring.valueDimension,
   ]
   return Tensor(uncheckedShape: Array(outputShape.suffix(outputRank)), scalars: state.output)
+}
+
+/// What every engine call of a ring attention applies, whichever block it computes.
+private struct BlockRules<Scalar: AttentionScalar> {
+  /// Query `q` sees key `k` when `k ≤ q + causalOffset`; `nil` without a causal mask.
+  let causalOffset: Int?
+  /// Per batch entry, the number of valid keys from position 0 (global positions).
+  let keyLengths: [Int]?
+  let scale: Scalar?
+  let softcap: Scalar?
+
+  /// The key lengths of a call on keys `keyStart..<keyStart + keyCount` (global positions).
+  func keyLengths(keyStart: Int, keyCount: Int) -> [Int]? {
+    keyLengths?.map { Swift.min(Swift.max($0 - keyStart, 0), keyCount) }
+  }
 }
 
 /// Attends one run of queries (global positions `queryRun`) to a key/value block, merging each
@@ -123,26 +149,34 @@ public func ringAttention<Scalar: AttentionScalar>(
 /// where a causal block splits (``CausalBlock``) copies of the rows involved.
 private func attendRun<Scalar: AttentionScalar>(
   _ queries: Tensor<Scalar>, at queryRun: Range<Int>, firstRow: Int,
-  to block: [KeyValueRun<Scalar>], offset: Int?, scale: Scalar?,
+  to block: [KeyValueRun<Scalar>], rules: BlockRules<Scalar>,
   into state: inout RunningAttention<Scalar>
 ) throws {
+  /// One engine call: queries `rows` of the run against the first `keyCount` keys of `run`.
+  func attend(
+    _ rows: Range<Int>, _ run: KeyValueRun<Scalar>, keyCount: Int, causal: CausalAlignment?
+  ) throws {
+    let lengths = rules.keyLengths(keyStart: run.positions.lowerBound, keyCount: keyCount)
+    let seesKeys = lengths?.map { $0 > 0 }
+    // Key lengths may leave no key of the run to any batch entry: nothing to compute.
+    if let seesKeys, !seesKeys.contains(true) { return }
+    let keys = 0..<keyCount
+    let result = try scaledDotProductAttention(
+      query: queries.sequenceRows(rows), key: run.key.sequenceRows(keys),
+      value: run.value.sequenceRows(keys), causal: causal, keyLengths: lengths,
+      scale: rules.scale, softcap: rules.softcap, returning: .logSumExp)
+    state.merge(result, firstRow: firstRow + rows.lowerBound, batchSeesKeys: seesKeys)
+  }
   for run in block where !queryRun.isEmpty && !run.positions.isEmpty {
     let split = CausalBlock(
       queryStart: queryRun.lowerBound, queryCount: queryRun.count,
-      keyStart: run.positions.lowerBound, keyCount: run.positions.count, offset: offset)
+      keyStart: run.positions.lowerBound, keyCount: run.positions.count,
+      offset: rules.causalOffset)
     if !split.maskedQueries.isEmpty {
-      let keys = 0..<split.maskedKeyCount
-      let result = try scaledDotProductAttention(
-        query: queries.sequenceRows(split.maskedQueries), key: run.key.sequenceRows(keys),
-        value: run.value.sequenceRows(keys), causal: .bottomRight, scale: scale,
-        returning: .logSumExp)
-      state.merge(result, firstRow: firstRow + split.maskedQueries.lowerBound)
+      try attend(split.maskedQueries, run, keyCount: split.maskedKeyCount, causal: .bottomRight)
     }
     if !split.unmaskedQueries.isEmpty {
-      let result = try scaledDotProductAttention(
-        query: queries.sequenceRows(split.unmaskedQueries), key: run.key, value: run.value,
-        scale: scale, returning: .logSumExp)
-      state.merge(result, firstRow: firstRow + split.unmaskedQueries.lowerBound)
+      try attend(split.unmaskedQueries, run, keyCount: run.positions.count, causal: nil)
     }
   }
 }

@@ -27,7 +27,8 @@ struct RingGeometry {
   /// between this process's rows and its sharding in ``localProblem``.
   init(
     query: [Int], key: [Int], value: [Int], querySharding: SequenceSharding,
-    keySharding: SequenceSharding, group: ProcessGroup, causal: CausalAlignment?
+    keySharding: SequenceSharding, group: ProcessGroup, causal: CausalAlignment?,
+    keyLengths: [Int]? = nil
   ) throws {
     let rank = query.count
     guard (2...4).contains(rank), key.count == rank, value.count == rank else {
@@ -59,6 +60,18 @@ struct RingGeometry {
         .shapeMismatch,
         "query heads (\(q[1])) must be a multiple of key/value heads (\(k[1]))")
     }
+    if let keyLengths {
+      guard keyLengths.count == q[0] else {
+        throw AttentionError(
+          .invalidArgument,
+          "keyLengths has \(keyLengths.count) entries but the batch size is \(q[0])")
+      }
+      if let bad = keyLengths.first(where: { $0 < 0 || $0 > keySharding.length }) {
+        throw AttentionError(
+          .invalidArgument,
+          "key length \(bad) is outside 0…\(keySharding.length) (the number of keys)")
+      }
+    }
     self.query4 = q
     self.key4 = k
     self.value4 = v
@@ -83,6 +96,28 @@ struct RingGeometry {
         "process \(group.rank) holds \(k[2]) key and \(v[2]) value rows but its sharding gives it \(expectedKeys) (\(keySharding.ranges(ofPart: group.rank)))"
     } else {
       localProblem = nil
+    }
+  }
+
+  /// Checks the softcap and the sinks as the engine does, on every process alike (a process
+  /// without rows never calls the engine).
+  static func check<Scalar: AttentionScalar>(
+    softcap: Scalar?, sinks: [Scalar]?, queryHeadCount: Int
+  ) throws {
+    if let softcap, !(softcap.isFinite && softcap > 0) {
+      throw AttentionError(
+        .invalidArgument, "softcap must be finite and positive, got \(softcap)")
+    }
+    if let sinks {
+      guard sinks.count == queryHeadCount else {
+        throw AttentionError(
+          .invalidArgument,
+          "sinks has \(sinks.count) entries but there are \(queryHeadCount) query heads")
+      }
+      if let bad = sinks.first(where: { $0.isNaN || $0 == .infinity }) {
+        throw AttentionError(
+          .invalidArgument, "sinks must be finite or -infinity, got \(bad)")
+      }
     }
   }
 }

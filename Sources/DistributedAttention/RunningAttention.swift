@@ -18,6 +18,8 @@ import Attention
 /// makes the row NaN, as the engine's softmax does.
 struct RunningAttention<Scalar: AttentionScalar> {
   let batchHeads: Int
+  /// Query heads per batch entry, `Hq`: row block `bh` belongs to batch `bh / Hq`, head `bh % Hq`.
+  let headCount: Int
   let rowCount: Int
   let valueDimension: Int
   /// `[B·Hq, rows, Dv]`, zeros until a block contributes.
@@ -27,8 +29,10 @@ struct RunningAttention<Scalar: AttentionScalar> {
   /// Whether a row saw at least one key (even with a `-infinity` logit).
   private var sawKey: [Bool]
 
-  init(batchHeads: Int, rowCount: Int, valueDimension: Int) {
+  init(batchCount: Int, headCount: Int, rowCount: Int, valueDimension: Int) {
+    let batchHeads = batchCount * headCount
     self.batchHeads = batchHeads
+    self.headCount = headCount
     self.rowCount = rowCount
     self.valueDimension = valueDimension
     output = [Scalar](repeating: 0, count: batchHeads * rowCount * valueDimension)
@@ -37,13 +41,16 @@ struct RunningAttention<Scalar: AttentionScalar> {
   }
 
   /// Merges the engine's result for rows `firstRow..<firstRow + m`, every one of which saw at
-  /// least one key of the block.
+  /// least one key of the block (in the batch entries `batchSeesKeys` marks, all when `nil`).
   ///
   /// - Parameters:
   ///   - blockOutput: `[B, Hq, m, Dv]`.
   ///   - blockLogSumExp: `[B, Hq, m]`.
+  ///   - batchSeesKeys: per batch entry, whether its rows saw a key of the block (key lengths
+  ///     can leave a batch entry none); `nil` for all.
   mutating func merge(
-    _ blockOutput: Tensor<Scalar>, _ blockLogSumExp: Tensor<Scalar>, firstRow: Int
+    _ blockOutput: Tensor<Scalar>, _ blockLogSumExp: Tensor<Scalar>, firstRow: Int,
+    batchSeesKeys: [Bool]? = nil
   ) {
     let m = blockLogSumExp.shape[2]
     let dv = valueDimension
@@ -56,7 +63,7 @@ struct RunningAttention<Scalar: AttentionScalar> {
       blockLogSumExp.scalars.withUnsafeBufferPointer { partialLSE in
         output.withUnsafeMutableBufferPointer { out in
           logSumExp.withUnsafeMutableBufferPointer { lse in
-            for bh in 0..<batchHeads {
+            for bh in 0..<batchHeads where batchSeesKeys?[bh / headCount] ?? true {
               for i in 0..<m {
                 let row = bh * rowCount + firstRow + i
                 sawKey[row] = true
@@ -97,19 +104,51 @@ struct RunningAttention<Scalar: AttentionScalar> {
   }
 
   /// Merges an engine result (output and log-sum-exp) for rows `firstRow...`.
-  mutating func merge(_ result: AttentionResult<Scalar>, firstRow: Int) {
+  mutating func merge(
+    _ result: AttentionResult<Scalar>, firstRow: Int, batchSeesKeys: [Bool]? = nil
+  ) {
     guard let logSumExp = result.logSumExp else {
       preconditionFailure("the engine returned no log-sum-exp though asked for it")
     }
-    merge(result.output, logSumExp, firstRow: firstRow)
+    merge(result.output, logSumExp, firstRow: firstRow, batchSeesKeys: batchSeesKeys)
   }
 
-  /// Applies the final rule: a row that saw keys whose logits were all `-infinity` is NaN.
-  mutating func finish() {
+  /// Applies the final rules, as one engine call over every key would: a sink logit `σ_h`
+  /// joins each row's denominator once, `l ← log(e^l + e^σ)`, `o ← o·e^(l_old − l)` (a row that
+  /// saw no key keeps zeros, with log-sum-exp `σ`); without a sink, a row that saw keys whose
+  /// logits were all `-infinity` is NaN.
+  ///
+  /// - Parameter sinks: one sink logit per query head (`-infinity`: none), or `nil`.
+  mutating func finish(sinks: [Scalar]? = nil) {
     let dv = valueDimension
-    for row in 0..<(batchHeads * rowCount) where sawKey[row] && logSumExp[row] == -.infinity {
-      for e in 0..<dv { output[row * dv + e] = .nan }
-      logSumExp[row] = .nan
+    for row in 0..<(batchHeads * rowCount) {
+      let sink = sinks?[(row / rowCount) % headCount] ?? -.infinity
+      let current = logSumExp[row]
+      if sink == -.infinity {
+        if sawKey[row] && current == -.infinity {
+          for e in 0..<dv { output[row * dv + e] = .nan }
+          logSumExp[row] = .nan
+        }
+        continue
+      }
+      if current.isNaN { continue }
+      if current == -.infinity {
+        logSumExp[row] = sink
+        continue
+      }
+      if current == .infinity {
+        for e in 0..<dv { output[row * dv + e] = .nan }
+        logSumExp[row] = .nan
+        continue
+      }
+      let largest = Swift.max(current, sink)
+      let merged =
+        largest
+        + Scalar.logarithm(
+          Scalar.exponential(current - largest) + Scalar.exponential(sink - largest))
+      let keep = Scalar.exponential(current - merged)
+      for e in 0..<dv { output[row * dv + e] *= keep }
+      logSumExp[row] = merged
     }
   }
 }

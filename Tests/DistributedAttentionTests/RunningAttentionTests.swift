@@ -15,7 +15,8 @@ struct RunningAttentionTests {
     let (b, h, nq, dv) = (query.shape[0], query.shape[1], query.shape[2], value.shape[3])
     let nk = key.shape[2]
     let offset = causal.map { $0 == .topLeft ? 0 : nk - nq }
-    var state = RunningAttention<S>(batchHeads: b * h, rowCount: nq, valueDimension: dv)
+    var state = RunningAttention<S>(
+      batchCount: b, headCount: h, rowCount: nq, valueDimension: dv)
     let bounds = [0] + cuts + [nk]
     for (start, end) in zip(bounds, bounds.dropFirst()) where start < end {
       let block = CausalBlock(

@@ -27,6 +27,9 @@ struct Case: CustomStringConvertible {
   var nanKeyRow: Int?
   var infiniteQueryRow: Int?
   var scale: Double?
+  var keyLengths: [Int]?
+  var softcap: Double?
+  var sinks: [Double]?
 
   var description: String {
     var text =
@@ -35,6 +38,9 @@ struct Case: CustomStringConvertible {
     if let nanKeyRow { text += " NaN in key \(nanKeyRow)" }
     if let infiniteQueryRow { text += " +inf in query \(infiniteQueryRow)" }
     if let scale { text += " scale=\(scale)" }
+    if let keyLengths { text += " keyLengths=\(keyLengths)" }
+    if let softcap { text += " softcap=\(softcap)" }
+    if let sinks { text += " sinks=\(sinks)" }
     return text
   }
 }
@@ -67,6 +73,19 @@ let cases: [Case] = [
   // Non-finite values propagate to exactly the queries that see them.
   Case(queryCount: 40, keyCount: 40, causal: .topLeft, layout: .zigzag, nanKeyRow: 17),
   Case(queryCount: 40, keyCount: 40, causal: .topLeft, layout: .zigzag, infiniteQueryRow: 23),
+  // Key lengths (0: a batch entry whose queries see no key), softcap, sinks.
+  Case(
+    batch: 2, queryCount: 37, keyCount: 37, causal: .topLeft, layout: .zigzag,
+    keyLengths: [20, 0]),
+  Case(batch: 2, queryCount: 17, keyCount: 29, layout: .contiguous, keyLengths: [5, 29]),
+  Case(queryCount: 29, keyCount: 41, causal: .bottomRight, layout: .zigzag, softcap: 2),
+  Case(
+    queryCount: 41, keyCount: 29, causal: .bottomRight, layout: .zigzag,
+    sinks: [0.5, -.infinity]),
+  Case(
+    batch: 2, queryHeads: 4, keyValueHeads: 2, queryCount: 35, keyCount: 35,
+    causal: .topLeft, layout: .zigzag, keyLengths: [30, 11], softcap: 5,
+    sinks: [-1, 0, 1, 2]),
 ]
 
 /// The largest scaled difference of `actual` from `expected` (infinity when NaN meets a number).
@@ -109,8 +128,11 @@ func run<S: AttentionScalar>(_ c: Case, as _: S.Type, group: ProcessGroup, seed:
     try t.reshaped(to: Array(t.shape.suffix(c.rank)))
   }
   let scale = c.scale.map { S($0) }
+  let softcap = c.softcap.map { S($0) }
+  let sinks = c.sinks.map { $0.map { S($0) } }
   let expected = try scaledDotProductAttention(
-    query: inRank(query), key: inRank(key), value: inRank(value), causal: c.causal, scale: scale)
+    query: inRank(query), key: inRank(key), value: inRank(value), causal: c.causal,
+    keyLengths: c.keyLengths, scale: scale, softcap: softcap, sinks: sinks)
 
   let querySharding = SequenceSharding(
     length: c.queryCount, partCount: group.size, layout: c.layout)
@@ -132,7 +154,7 @@ func run<S: AttentionScalar>(_ c: Case, as _: S.Type, group: ProcessGroup, seed:
   let output = try ringAttention(
     query: rows(query, myQueries), key: rows(key, myKeys), value: rows(value, myKeys),
     querySharding: querySharding, keySharding: keySharding, group: group, causal: c.causal,
-    scale: scale)
+    keyLengths: c.keyLengths, scale: scale, softcap: softcap, sinks: sinks)
   let expected4 = try expected.reshaped(
     to: [c.batch, c.queryHeads, c.queryCount, c.valueDimension])
   let expectedRows = try rows(expected4, myQueries)
