@@ -14,7 +14,7 @@ struct DistributedSDPACommand: ParsableCommand {
     discussion: """
       Shapes: query [B, Hq, Nq, Dk], [Hq, Nq, Dk] or [Nq, Dk]; key [.., Hkv, Nk, Dk] and value \
       [.., Hkv, Nk, Dv] in the same rank, all float32 or all float64. Hq must be a multiple of \
-      Hkv. Queries and keys are spread over the processes along Nq and Nk: in one run each \
+      Hkv. --softcap and --sinks are those of `attention sdpa`. Queries and keys are spread over the processes along Nq and Nk: in one run each \
       without --causal, in an early and a late run each with it (zigzag, which balances the \
       work); each process reads only its own rows (positioned reads), and keys and values \
       travel around the ring of processes. Process 0 gathers the output [.., Hq, Nq, Dv] and \
@@ -37,6 +37,17 @@ struct DistributedSDPACommand: ParsableCommand {
   @Option(help: "Factor applied to Q·Kᵀ (default 1/√Dk).")
   var scale: Double?
 
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Logit soft-capping: s ← C·tanh(s / C) (Gemma 2).", valueName: "C"))
+  var softcap: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "Sink logits [Hq], one per query head: join the softmax denominator only.",
+      valueName: "s.npy"))
+  var sinks: String?
+
   @Option(help: ArgumentHelp("Where process 0 writes the output.", valueName: "o.npy"))
   var output: String
 
@@ -44,8 +55,10 @@ struct DistributedSDPACommand: ParsableCommand {
     if let scale, !scale.isFinite {
       throw ValidationError("--scale must be a finite number, got \(scale)")
     }
-    for (path, option) in [(query, "--query"), (key, "--key"), (value, "--value")]
-    where Self.sameFile(path, output) {
+    let inputs =
+      [(query, "--query"), (key, "--key"), (value, "--value")]
+      + (sinks.map { [($0, "--sinks")] } ?? [])
+    for (path, option) in inputs where Self.sameFile(path, output) {
       throw ValidationError(
         "--output \(output) is the input \(path) (\(option)); refusing to overwrite an input")
     }
@@ -66,11 +79,13 @@ struct DistributedSDPACommand: ParsableCommand {
     }
   }
 
-  /// The three input files, their headers checked against each other.
+  /// The three input files, their headers checked against each other, and the sinks.
   private struct Inputs {
     let query: NPYFile
     let key: NPYFile
     let value: NPYFile
+    /// One sink logit per query head, read whole (it is small), as `Double`.
+    let sinks: [Double]?
     var dtype: String { query.dtypeName }
     /// The sequence axis: `rank − 2`.
     var axis: Int { query.shape.count - 2 }
@@ -117,7 +132,36 @@ struct DistributedSDPACommand: ParsableCommand {
         "query heads (\(q4[1])) must be a multiple of key/value heads (\(k4[1])): query \(qs), key \(ks)"
       )
     }
-    return Inputs(query: q, key: k, value: v)
+    if let softcap, !(softcap.isFinite && softcap > 0) {
+      throw ValidationError("--softcap must be finite and positive, got \(softcap)")
+    }
+    return Inputs(query: q, key: k, value: v, sinks: try readSinks(queryHeads: q4[1], query: qs))
+  }
+
+  /// The sink logits of `--sinks`: a float file of shape `[Hq]`, each finite or `-infinity`.
+  private func readSinks(queryHeads: Int, query shape: [Int]) throws -> [Double]? {
+    guard let sinks else { return nil }
+    let tensor: AnyTensor
+    do {
+      tensor = try NPY.read(from: sinks)
+    } catch {
+      throw ValidationError("\(error) (--sinks)")
+    }
+    guard tensor.shape == [queryHeads] else {
+      throw ValidationError(
+        "\(sinks) (--sinks) has shape \(tensor.shape) but needs one value per query head, [\(queryHeads)] (the query has shape \(shape))"
+      )
+    }
+    let values: [Double]
+    do {
+      values = try tensor.floatingPoint(as: Double.self).scalars
+    } catch {
+      throw ValidationError("\(sinks) (--sinks): \(error)")
+    }
+    if let bad = values.first(where: { $0.isNaN || $0 == .infinity }) {
+      throw ValidationError("\(sinks) (--sinks): sinks must be finite or -infinity, got \(bad)")
+    }
+    return values
   }
 
   private func compute<Scalar: AttentionScalar>(
@@ -138,7 +182,8 @@ struct DistributedSDPACommand: ParsableCommand {
     // for the next process, so a process holds its rows once.
     let rows = try ringAttention(
       query: consume q, key: consume k, value: consume v, querySharding: querySharding,
-      keySharding: keySharding, group: group, causal: causal, scale: scale.map { Scalar($0) })
+      keySharding: keySharding, group: group, causal: causal, scale: scale.map { Scalar($0) },
+      softcap: softcap.map { Scalar($0) }, sinks: files.sinks.map { $0.map { Scalar($0) } })
 
     var outputShape = files.query.shape
     outputShape[axis + 1] = files.value.shape[axis + 1]

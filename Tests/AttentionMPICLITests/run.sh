@@ -21,6 +21,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cases=(
   "q4|1e-5|--query $work/q4.npy --key $work/k4.npy --value $work/v4.npy --causal top-left"
   "q4nc|1e-5|--query $work/q4.npy --key $work/k4.npy --value $work/v4.npy"
+  "q4vs|1e-5|--query $work/q4.npy --key $work/k4.npy --value $work/v4.npy --causal bottom-right --softcap 3 --sinks $work/s4.npy"
   "q3|1e-5|--query $work/q3.npy --key $work/k3.npy --value $work/v3.npy --causal bottom-right"
   "q3tl|1e-5|--query $work/q3.npy --key $work/k3.npy --value $work/v3.npy --causal top-left"
   "q2|1e-12|--query $work/q2.npy --key $work/k2.npy --value $work/v2.npy --causal bottom-right --scale 0.25"
@@ -71,6 +72,9 @@ expect_failure "mismatched ranks" "same rank" \
   --query "$work/q4.npy" --key "$work/k3.npy" --value "$work/v3.npy" --output "$work/o.npy"
 expect_failure "mismatched dtypes" "dtype float32 but the query is float64" \
   --query "$work/q2.npy" --key "$work/q3.npy" --value "$work/v3.npy" --output "$work/o.npy"
+expect_failure "sinks of the wrong shape" "needs one value per query head" \
+  --query "$work/q3.npy" --key "$work/k3.npy" --value "$work/v3.npy" --sinks "$work/s4.npy" \
+  --output "$work/o.npy"
 # Fails on process 0 alone, after the computation: the others must not wait for it.
 expect_failure "unwritable output" "no-such-directory" \
   --query "$work/q4.npy" --key "$work/k4.npy" --value "$work/v4.npy" \

@@ -189,6 +189,9 @@ if arguments.count == 3, arguments[1] == "write-inputs" {
   try write("q4", [2, 4, 37, 16], Float.self)
   try write("k4", [2, 2, 37, 16], Float.self)
   try write("v4", [2, 2, 37, 12], Float.self)
+  try NPY.write(
+    .float32(try Tensor(shape: [4], scalars: [0.5, -.infinity, 1, -1])),
+    to: arguments[2] + "/s4.npy")
   // Rank 3, Nq = 29 < Nk = 41.
   try write("q3", [3, 29, 8], Float.self)
   try write("k3", [3, 41, 8], Float.self)
