@@ -3,7 +3,7 @@ import Attention
 /// The processes `mpirun` started together (MPI's `MPI_COMM_WORLD`), one of which is this one.
 ///
 /// Start MPI once per process with ``initialize()`` before any distributed call, and end it with
-/// ``finalize()``. Every collective function of this module (``ringAttention(query:key:value:querySharding:keySharding:group:causal:scale:)``,
+/// ``finalize()``. Every collective function of this module (``ringAttention(query:key:value:querySharding:keySharding:group:causal:keyLengths:scale:softcap:sinks:)``,
 /// ``forEachShard(of:sharding:root:_:)``, ``agreeOnFailure(_:)``) must be called by every
 /// process of the group in the same order, from one thread at a time (MPI is started with
 /// `MPI_THREAD_SERIALIZED`).

@@ -33,7 +33,11 @@ import Attention
 /// - result: `[B, Hq, n_q, Dv]`, this process's rows of the output, in the query's rank.
 ///
 /// `Hq` must be a multiple of `Hkv` (grouped-query attention). Every process must pass the same
-/// `B`, heads, `Dk`, `Dv`, shardings, `causal` and `scale`.
+/// `B`, heads, `Dk`, `Dv`, shardings, `causal`, `keyLengths`, `scale`, `softcap` and `sinks`.
+///
+/// The variants that do not count positions from a query's aligned position compose: key
+/// lengths (each block call gets its share of the valid keys), the softcap (per logit) and sinks
+/// (folded in once, after the last block). Windows and ALiBi do not yet.
 ///
 /// - Parameters:
 ///   - query: this process's query rows, `querySharding.ranges(ofPart: group.rank)` in order.
@@ -43,11 +47,17 @@ import Attention
 ///   - keySharding: how the `Nk` key positions are spread over the group.
 ///   - group: the processes, one part each (`partCount == group.size`).
 ///   - causal: an optional causal mask and its alignment when `Nq ≠ Nk`.
+///   - keyLengths: optional per-batch counts of valid keys (global positions `0..<length`),
+///     each in `0…Nk`.
 ///   - scale: the factor applied to `Q·Kᵀ`; default `1/√Dk`.
+///   - softcap: an optional logit cap `C` (`s ← C·tanh(s/C)`), finite and positive.
+///   - sinks: optional sink logits `σ_h`, one per query head, that join the softmax denominator
+///     only (finite or `-infinity`).
 /// - Returns: this process's rows of the output.
 /// - Throws: `AttentionError`, on every process alike, when the processes disagree about shapes
-///   or shardings, when a process's rows do not match its sharding, or for shapes the engine
-///   refuses (ranks, `Hq` not a multiple of `Hkv`, `Dk` differing). An error the engine throws
+///   or shardings, when a process's rows do not match its sharding, or for shapes and arguments
+///   the engine refuses (ranks, `Hq` not a multiple of `Hkv`, `Dk` differing, bad key lengths,
+///   softcap or sinks). An error the engine throws
 ///   later, on one process only, is thrown there alone: the others then wait for it, so a
 ///   caller should end the group with ``ProcessGroup/abort(status:)``.
 /// - Complexity: O(B·Hq·Nq·Nk·(Dk + Dv) / P) time per process (fewer under a causal mask,
