@@ -13,7 +13,8 @@ struct DistributedSDPACommand: ParsableCommand {
     abstract: "Scaled dot-product attention, softmax(Q·Kᵀ·scale)·V, sharded along the sequence.",
     discussion: """
       Shapes: query [B, Hq, Nq, Dk], [Hq, Nq, Dk] or [Nq, Dk]; key [.., Hkv, Nk, Dk] and value \
-      [.., Hkv, Nk, Dv] in the same rank, all float32 or all float64. Hq must be a multiple of \
+      [.., Hkv, Nk, Dv] in the same rank, all float16, all float32 or all float64 (float16 is \
+      computed in float32 and the output rounded to float16). Hq must be a multiple of \
       Hkv. --softcap and --sinks are those of `attention sdpa`. Queries and keys are spread over the processes along Nq and Nk: in one run each \
       without --causal, in an early and a late run each with it (zigzag, which balances the \
       work); each process reads only its own rows (positioned reads), and keys and values \
@@ -22,7 +23,7 @@ struct DistributedSDPACommand: ParsableCommand {
       """
   )
 
-  @Option(help: ArgumentHelp("Queries, float32 or float64.", valueName: "q.npy"))
+  @Option(help: ArgumentHelp("Queries, float16, float32 or float64.", valueName: "q.npy"))
   var query: String
 
   @Option(help: ArgumentHelp("Keys, in the query's rank and dtype.", valueName: "k.npy"))
@@ -74,8 +75,8 @@ struct DistributedSDPACommand: ParsableCommand {
     Self.shareCores()
     let files = try ProcessFailure.agreeing(group) { try openInputs() }
     switch files.dtype {
-    case "float32": try compute(Float.self, files, group: group)
-    default: try compute(Double.self, files, group: group)
+    case "float64": try compute(Double.self, files, group: group)
+    default: try compute(Float.self, files, group: group)  // float16 is computed in Float
     }
   }
 
@@ -103,9 +104,10 @@ struct DistributedSDPACommand: ParsableCommand {
     let q = try open(query, "--query")
     let k = try open(key, "--key")
     let v = try open(value, "--value")
-    guard ["float32", "float64"].contains(q.dtypeName) else {
+    guard ["float16", "float32", "float64"].contains(q.dtypeName) else {
       throw ValidationError(
-        "\(query) (--query) has dtype \(q.dtypeName); attention-mpi computes float32 or float64")
+        "\(query) (--query) has dtype \(q.dtypeName); queries, keys and values must be float16, float32 or float64"
+      )
     }
     for (file, option) in [(k, "--key"), (v, "--value")] where file.dtypeName != q.dtypeName {
       throw ValidationError(
@@ -187,10 +189,14 @@ struct DistributedSDPACommand: ParsableCommand {
 
     var outputShape = files.query.shape
     outputShape[axis + 1] = files.value.shape[axis + 1]
+    // float16 files: computed in Float, stored rounded to float16, as `attention sdpa` does.
+    func stored(_ tensor: Tensor<Scalar>) -> AnyTensor {
+      files.dtype == "float16" ? .float16(tensor.converted(to: Float16.self)) : AnyTensor(tensor)
+    }
     var assembly =
-      group.rank == 0 ? NPYAssembly(shape: outputShape, elementTypeOf: AnyTensor(rows)) : nil
+      group.rank == 0 ? NPYAssembly(shape: outputShape, elementTypeOf: stored(rows)) : nil
     try group.forEachShard(of: rows, sharding: querySharding) { part, ranges in
-      assembly?.place(AnyTensor(part), at: ranges, along: axis)
+      assembly?.place(stored(part), at: ranges, along: axis)
     }
     if let assembly {
       do {

@@ -24,6 +24,7 @@ cases=(
   "q4vs|1e-5|--query $work/q4.npy --key $work/k4.npy --value $work/v4.npy --causal bottom-right --softcap 3 --sinks $work/s4.npy"
   "q3|1e-5|--query $work/q3.npy --key $work/k3.npy --value $work/v3.npy --causal bottom-right"
   "q3tl|1e-5|--query $work/q3.npy --key $work/k3.npy --value $work/v3.npy --causal top-left"
+  "q16|1e-3|--query $work/q16.npy --key $work/k16.npy --value $work/v16.npy --causal top-left"
   "q2|1e-12|--query $work/q2.npy --key $work/k2.npy --value $work/v2.npy --causal bottom-right --scale 0.25"
 )
 for entry in "${cases[@]}"; do

@@ -192,6 +192,11 @@ if arguments.count == 3, arguments[1] == "write-inputs" {
   try NPY.write(
     .float32(try Tensor(shape: [4], scalars: [0.5, -.infinity, 1, -1])),
     to: arguments[2] + "/s4.npy")
+  // float16 files, rank 3 with GQA.
+  for (name, shape) in [("q16", [4, 33, 8]), ("k16", [2, 33, 8]), ("v16", [2, 33, 8])] {
+    let tensor = try Tensor<Float>.randomNormal(shape: shape, using: &generator)
+    try NPY.write(.float16(tensor.converted(to: Float16.self)), to: arguments[2] + "/\(name).npy")
+  }
   // Rank 3, Nq = 29 < Nk = 41.
   try write("q3", [3, 29, 8], Float.self)
   try write("k3", [3, 41, 8], Float.self)
