@@ -123,10 +123,9 @@ public func ringAttention<Scalar: AttentionScalar>(
   for step in 0..<size {
     let attend = { [block] in
       for run in queryRuns {
-        // Queries in chunks, so that an engine call's result (and its copy of the queries)
-        // stays a few MiB however many rows a process holds.
+        // Whole runs by default (see ``RingAttentionTuning``), else chunks of rows.
         for chunk in stride(from: 0, to: run.positions.count, by: queryRowsPerCall) {
-          let rows = chunk..<Swift.min(chunk + queryRowsPerCall, run.positions.count)
+          let rows = chunk..<(chunk + Swift.min(queryRowsPerCall, run.positions.count - chunk))
           try attendRun(
             run.rows.sequenceRows(rows),
             at: (run.positions.lowerBound + rows.lowerBound)..<(run.positions.lowerBound

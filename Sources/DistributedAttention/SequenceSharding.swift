@@ -16,7 +16,7 @@ import Attention
 /// ```swift
 /// let sharding = SequenceSharding(length: 10, partCount: 2, layout: .zigzag)
 /// sharding.ranges(ofPart: 0)  // [0..<2, 7..<10]
-/// sharding.ranges(ofPart: 1)  // [2..<7]  (runs 1 and 2 are adjacent)
+/// sharding.ranges(ofPart: 1)  // [2..<5, 5..<7]  (runs 1 and 2)
 /// ```
 public struct SequenceSharding: Sendable, Hashable {
   /// How rows are assigned to parts.
@@ -55,28 +55,23 @@ public struct SequenceSharding: Sendable, Hashable {
     causal == nil ? .contiguous : .zigzag
   }
 
-  /// The rows part `part` holds, in increasing order, adjacent runs merged, empty runs dropped.
+  /// The rows part `part` holds, in increasing order, empty runs dropped.
+  ///
+  /// Adjacent runs (part `P − 1` of a zigzag sharding holds runs `P − 1` and `P`) stay separate:
+  /// with the same sharding for queries and keys, every block that crosses the causal diagonal
+  /// is then square, and the engine computes it on the runs in place.
   ///
   /// - Parameter part: a part index in `0..<partCount`.
   /// - Returns: disjoint, increasing ranges of positions in `0..<length`.
   public func ranges(ofPart part: Int) -> [Range<Int>] {
     precondition((0..<partCount).contains(part), "part \(part) outside 0..<\(partCount)")
-    let runs: [Range<Int>]
     switch layout {
     case .contiguous:
-      runs = [run(part, of: partCount)]
+      return [run(part, of: partCount)].filter { !$0.isEmpty }
     case .zigzag:
-      runs = [run(part, of: 2 * partCount), run(2 * partCount - 1 - part, of: 2 * partCount)]
+      return [run(part, of: 2 * partCount), run(2 * partCount - 1 - part, of: 2 * partCount)]
+        .filter { !$0.isEmpty }
     }
-    var merged: [Range<Int>] = []
-    for range in runs where !range.isEmpty {
-      if let last = merged.last, last.upperBound == range.lowerBound {
-        merged[merged.count - 1] = last.lowerBound..<range.upperBound
-      } else {
-        merged.append(range)
-      }
-    }
-    return merged
   }
 
   /// The number of rows part `part` holds.
