@@ -81,24 +81,38 @@ struct SafetensorsTensorReader {
     guard data.count == entry.range.count else {
       throw Self.malformed(path, "tensor '\(entry.name)' is cut short")
     }
-    var values = [Float](repeating: 0, count: count)
-    data.withUnsafeBytes { raw in
-      for i in 0..<count {
+    // One loop per dtype, the dtype decided once (a switch on the dtype string per element made
+    // loading SmolLM2-135M's 538 MB take 3.9 G instructions); F32 is a plain copy on a
+    // little-endian machine.
+    let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+      data.withUnsafeBytes { raw in
         switch entry.dtype {
         case "F32":
-          values[i] = Float(
-            bitPattern: UInt32(
-              littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+          #if _endian(little)
+            raw.copyBytes(to: UnsafeMutableRawBufferPointer(buffer), count: count * 4)
+          #else
+            for i in 0..<count {
+              buffer[i] = Float(
+                bitPattern: UInt32(
+                  littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            }
+          #endif
         case "F16":
-          values[i] = Float(
-            Float16(
-              bitPattern: UInt16(
-                littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-        default:
-          let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-          values[i] = Float(bitPattern: UInt32(bits) << 16)
+          for i in 0..<count {
+            buffer[i] = Float(
+              Float16(
+                bitPattern: UInt16(
+                  littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+          }
+        default:  // BF16: the upper half of a Float's bits
+          for i in 0..<count {
+            let bits = UInt16(
+              littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            buffer[i] = Float(bitPattern: UInt32(bits) << 16)
+          }
         }
       }
+      initialized = count
     }
     return try Tensor(shape: entry.shape, scalars: values)
   }
