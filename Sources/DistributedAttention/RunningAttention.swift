@@ -84,11 +84,7 @@ struct RunningAttention<Scalar: AttentionScalar> {
                   lse[row] = .nan
                   continue
                 }
-                let largest = Swift.max(current, incoming)
-                let merged =
-                  largest
-                  + Scalar.logarithm(
-                    Scalar.exponential(current - largest) + Scalar.exponential(incoming - largest))
+                let merged = logAddExp(current, incoming)
                 let keep = Scalar.exponential(current - merged)
                 let add = Scalar.exponential(incoming - merged)
                 for e in 0..<dv {
@@ -141,14 +137,19 @@ struct RunningAttention<Scalar: AttentionScalar> {
         logSumExp[row] = .nan
         continue
       }
-      let largest = Swift.max(current, sink)
-      let merged =
-        largest
-        + Scalar.logarithm(
-          Scalar.exponential(current - largest) + Scalar.exponential(sink - largest))
+      let merged = logAddExp(current, sink)
       let keep = Scalar.exponential(current - merged)
       for e in 0..<dv { output[row * dv + e] *= keep }
       logSumExp[row] = merged
     }
   }
+}
+
+/// `log(e^a + e^b)` for finite or `-infinity` arguments, not both `-infinity` (the callers
+/// settle those cases first): the one merge rule of two log-sum-exps.
+@inline(__always)
+private func logAddExp<Scalar: AttentionScalar>(_ a: Scalar, _ b: Scalar) -> Scalar {
+  let largest = Swift.max(a, b)
+  return largest
+    + Scalar.logarithm(Scalar.exponential(a - largest) + Scalar.exponential(b - largest))
 }
