@@ -34,6 +34,9 @@ ATTN_INLINE f32v f32_splat(float x) { return _mm512_set1_ps(x); }
 ATTN_INLINE f32v f32_add(f32v a, f32v b) { return _mm512_add_ps(a, b); }
 ATTN_INLINE f32v f32_sub(f32v a, f32v b) { return _mm512_sub_ps(a, b); }
 ATTN_INLINE f32v f32_mul(f32v a, f32v b) { return _mm512_mul_ps(a, b); }
+ATTN_INLINE f32v f32_div(f32v a, f32v b) { return _mm512_div_ps(a, b); }
+// min/max return their second operand when one is NaN: a NaN x stays NaN.
+ATTN_INLINE f32v f32_clamp(f32v x, f32v lower, f32v upper) { return _mm512_max_ps(lower, _mm512_min_ps(upper, x)); }
 ATTN_INLINE f32v f32_fmadd(f32v a, f32v b, f32v c) { return _mm512_fmadd_ps(a, b, c); }
 ATTN_INLINE f32v f32_fnmadd(f32v a, f32v b, f32v c) { return _mm512_fnmadd_ps(a, b, c); }
 ATTN_INLINE f32v f32_max_skip_nan(f32v x, f32v m) { return _mm512_max_ps(x, m); }

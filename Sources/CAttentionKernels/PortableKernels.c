@@ -29,6 +29,9 @@ ATTN_INLINE f32v f32_splat(float x) { return x; }
 ATTN_INLINE f32v f32_add(f32v a, f32v b) { return a + b; }
 ATTN_INLINE f32v f32_sub(f32v a, f32v b) { return a - b; }
 ATTN_INLINE f32v f32_mul(f32v a, f32v b) { return a * b; }
+ATTN_INLINE f32v f32_div(f32v a, f32v b) { return a / b; }
+// A NaN x fails both comparisons and stays NaN.
+ATTN_INLINE f32v f32_clamp(f32v x, f32v lower, f32v upper) { return x > upper ? upper : (x < lower ? lower : x); }
 // One expression: the compiler contracts it to a fused multiply-add where the target has one.
 ATTN_INLINE f32v f32_fmadd(f32v a, f32v b, f32v c) { return a * b + c; }
 ATTN_INLINE f32v f32_fnmadd(f32v a, f32v b, f32v c) { return c - a * b; }

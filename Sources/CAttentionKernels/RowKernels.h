@@ -12,7 +12,8 @@
 //     load, store           unaligned loads and stores of a whole vector
 //     load_tail, store_tail the first n < lanes elements; `load_tail` fills the other lanes
 //     splat                 every lane set to one value
-//     add, sub, mul         lane-wise arithmetic
+//     add, sub, mul         lane-wise arithmetic (and div, Float only)
+//     clamp(x, lo, hi)      x limited to [lo, hi], NaN kept (Float only)
 //     fmadd(a, b, c)        a·b + c (fused when the instruction set has FMA)
 //     fnmadd(a, b, c)       c − a·b (fused when the instruction set has FMA)
 //     max_skip_nan(x, m)    x > m ? x : m, per lane: a NaN x leaves m
@@ -106,6 +107,10 @@ ATTN_INLINE f64v exp_f64(f64v x) {
 #define ATTN_NAME(name) name##_f64
 #include "RowLoops.h"
 
+// MARK: - The activations of a transformer's MLP (Float only)
+
+#include "ActivationLoops.h"
+
 // MARK: - The table
 
 const attn_row_kernels ATTN_TABLE = {
@@ -118,4 +123,6 @@ const attn_row_kernels ATTN_TABLE = {
     .exp_sum_f64 = exp_sum_f64,
     .scale_f64 = scale_f64,
     .has_nonfinite_f64 = has_nonfinite_f64,
+    .gated_sigmoid_f32 = gated_sigmoid_f32,
+    .gelu_erf_f32 = gelu_erf_f32,
 };

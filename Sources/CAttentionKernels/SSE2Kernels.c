@@ -25,6 +25,9 @@ ATTN_INLINE f32v f32_splat(float x) { return _mm_set1_ps(x); }
 ATTN_INLINE f32v f32_add(f32v a, f32v b) { return _mm_add_ps(a, b); }
 ATTN_INLINE f32v f32_sub(f32v a, f32v b) { return _mm_sub_ps(a, b); }
 ATTN_INLINE f32v f32_mul(f32v a, f32v b) { return _mm_mul_ps(a, b); }
+ATTN_INLINE f32v f32_div(f32v a, f32v b) { return _mm_div_ps(a, b); }
+// min/max return their second operand when one is NaN: a NaN x stays NaN.
+ATTN_INLINE f32v f32_clamp(f32v x, f32v lower, f32v upper) { return _mm_max_ps(lower, _mm_min_ps(upper, x)); }
 ATTN_INLINE f32v f32_fmadd(f32v a, f32v b, f32v c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
 ATTN_INLINE f32v f32_fnmadd(f32v a, f32v b, f32v c) { return _mm_sub_ps(c, _mm_mul_ps(a, b)); }
 // maxps returns its second operand when either is NaN: x > m ? x : m.

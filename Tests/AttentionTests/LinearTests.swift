@@ -31,6 +31,28 @@ struct LinearTests {
     }
   }
 
+  @Test(
+    "Rows of a wider matrix (a row stride above in), 1…9 rows (the gemv and gemm products)",
+    arguments: [1, 2, 4, 5, 9])
+  func stridedRows(rowCount: Int) throws {
+    var data = TestData(seed: 12)
+    let (inCount, outCount, stride) = (7, 5, 11)
+    let wide: Tensor<Float> = data.normal([rowCount, stride])
+    let leading = (0..<rowCount).flatMap { wide.scalars[($0 * stride)..<($0 * stride + inCount)] }
+    let w: Tensor<Float> = data.normal([outCount, inCount])
+    let b: Tensor<Float> = data.normal([outCount])
+    for bias in [b, nil] {
+      let layer = try Linear(weight: w, bias: bias)
+      let expected = try layer(Tensor(shape: [rowCount, inCount], scalars: leading))
+      let strided = wide.withUnsafeBufferPointer {
+        layer.apply(rows: $0.baseAddress, rowCount: rowCount, rowStride: stride)
+      }
+      expectClose(
+        try Tensor(shape: [rowCount, outCount], scalars: strided), expected,
+        tolerance: Tolerance.floatVersusDouble)
+    }
+  }
+
   @Test("A hand-computed example")
   func handExample() throws {
     let w = try Tensor<Float>(shape: [2, 3], scalars: [1, 0, 0, 0, 1, 1])

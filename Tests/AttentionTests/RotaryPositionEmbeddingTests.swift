@@ -122,6 +122,45 @@ struct RotaryPositionEmbeddingTests {
     #expect(byOffset != x)
   }
 
+  @Test("angles worked out once rotate like apply(to:positions:), on many tensors")
+  func reusedAngles() throws {
+    var data = TestData(seed: 72)
+    for layout in RotaryPositionEmbedding.Layout.allCases {
+      let rope = try RotaryPositionEmbedding(
+        headDimension: 12, rotaryDimension: 8, base: 500, layout: layout)
+      let angles = try rope.angles(positions: [7, 3, 0, 90])
+      #expect(angles.positions == [7, 3, 0, 90])
+      for shape in [[4, 12], [3, 4, 12], [2, 2, 4, 12]] {
+        let x: Tensor<Float> = data.normal(shape)
+        var direct = x
+        try rope.apply(to: &direct, positions: [7, 3, 0, 90])
+        var reused = x
+        try rope.apply(angles, to: &reused)
+        expectClose(reused, direct, tolerance: 0, "\(layout) \(shape)")
+        #expect(reused != x)
+        // Features from R on pass through.
+        #expect(
+          stride(from: 8, to: x.count, by: 12).allSatisfy { i in
+            (0..<4).allSatisfy { reused.scalars[i + $0] == x.scalars[i + $0] }
+          })
+      }
+    }
+  }
+
+  @Test("angles refuse negative positions, another embedding, and a tensor of another N or D")
+  func angleErrors() throws {
+    let rope = try RotaryPositionEmbedding(headDimension: 8)
+    #expect(throws: AttentionError.self) { try rope.angles(positions: [0, -2]) }
+    let angles = try rope.angles(positions: [0, 1])
+    var x = try Tensor<Float>(zeros: [2, 8])
+    let other = try RotaryPositionEmbedding(headDimension: 8, base: 500)
+    #expect(throws: AttentionError.self) { try other.apply(angles, to: &x) }
+    var threeRows = try Tensor<Float>(zeros: [3, 8])
+    #expect(throws: AttentionError.self) { try rope.apply(angles, to: &threeRows) }
+    var narrow = try Tensor<Float>(zeros: [2, 6])
+    #expect(throws: AttentionError.self) { try rope.apply(angles, to: &narrow) }
+  }
+
   @Test("bad arguments are specific errors")
   func errors() throws {
     #expect(throws: AttentionError.self) {

@@ -98,3 +98,32 @@ private final class ItemCounter: Sendable {
     return item < count ? item : nil
   }
 }
+
+/// Elementwise work of the model layers (activations, norms, residual additions) split across
+/// cores when it is large enough to repay waking another thread, which costs about as much as a
+/// few tens of thousands of elements' work.
+package enum ElementwiseWork {
+  /// The fewest elements worth a worker of their own.
+  package static let minimumChunk = 32_768
+
+  /// Calls `body` with contiguous chunks of the items `0..<count` (rows, or single elements) on
+  /// as many workers as the work repays: at least ``minimumChunk`` elements (`elementsPerItem`
+  /// per item) each, at most ``AttentionThreads/maximumCount``.
+  package static func forEachChunk(
+    count: Int, elementsPerItem: Int = 1, _ body: @Sendable (Range<Int>) -> Void
+  ) {
+    let elements = count.multipliedReportingOverflow(by: Swift.max(1, elementsPerItem))
+    let workers = elements.overflow ? Int.max : Swift.max(1, elements.partialValue / minimumChunk)
+    ParallelWork.forEachChunk(count: count, maximumWorkers: workers, body)
+  }
+}
+
+/// A buffer's address handed to the workers of ``ElementwiseWork`` or ``ParallelWork``, each of
+/// which reads and writes only its own disjoint part: the caller keeps the buffer alive and
+/// untouched until the call returns.
+package struct DisjointAccess<Element>: @unchecked Sendable {
+  package let base: UnsafeMutablePointer<Element>
+
+  package init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
+  package init(_ base: UnsafePointer<Element>) { self.base = UnsafeMutablePointer(mutating: base) }
+}

@@ -181,3 +181,24 @@ extension UnsafeMutablePointer {
     UnsafeMutableRawPointer(self).assumingMemoryBound(to: T.self)
   }
 }
+
+extension VectorKernels {
+  /// `out[i] = gate[i]·up[i] / (1 + exp(−linear·(gate[i] + cubic·gate[i]³)))` for `count`
+  /// elements, i.e. `g·σ(z)·u`: the gated activation of a transformer's MLP (``GatedActivation``).
+  /// `out` may be `gate` or `up`.
+  @inline(__always)
+  func gatedSigmoid(
+    gate: UnsafePointer<Float>, up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+    count: Int, linear: Float, cubic: Float
+  ) {
+    table.pointee.gated_sigmoid_f32(gate, up, out, count, linear, cubic)
+  }
+}
+
+extension VectorKernels {
+  /// BERT's exact GELU, `x·(1 + erf(x/√2))/2`, of `count` values in place (``GELU``).
+  @inline(__always)
+  func geluErf(_ values: UnsafeMutablePointer<Float>, count: Int) {
+    table.pointee.gelu_erf_f32(values, count)
+  }
+}

@@ -65,6 +65,9 @@ public struct Linear<Scalar: AttentionScalar>: Sendable {
   /// - Returns: `[…, out]`, the input's leading dimensions followed by `out`.
   /// - Throws: `AttentionError` if the input's last dimension is not `in` (naming both shapes).
   /// - Complexity: O(rows · in · out), one `gemm`.
+  // Specialised here: callers in other modules otherwise run the generic body element by element.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
     guard let features = input.shape.last, features == inputFeatureCount else {
       throw AttentionError.mismatch(
@@ -80,27 +83,44 @@ public struct Linear<Scalar: AttentionScalar>: Sendable {
       throw AttentionError(
         .memoryLimit, "dimension \(dimension) exceeds the BLAS limit of \(Int32.max)")
     }
-    // The output starts as the bias broadcast over rows, so the gemm accumulates onto it (beta 1).
-    var output: [Scalar]
-    if let bias {
-      output = []
-      output.reserveCapacity(rowCount * outCount)
-      for _ in 0..<rowCount { output.append(contentsOf: bias.scalars) }
-    } else {
-      output = [Scalar](repeating: 0, count: rowCount * outCount)
-    }
-    if rowCount > 0 && inCount > 0 && outCount > 0 {
-      input.withUnsafeBufferPointer { x in
-        weight.withUnsafeBufferPointer { w in
-          output.withUnsafeMutableBufferPointer { y in
-            BLAS.gemm(
-              transposeB: true, m: rowCount, n: outCount, k: inCount,
-              alpha: 1, a: x.baseAddress!, lda: inCount, b: w.baseAddress!, ldb: inCount,
-              beta: 1, c: y.baseAddress!, ldc: outCount)
-          }
-        }
-      }
+    let output = input.withUnsafeBufferPointer { x in
+      apply(rows: x.baseAddress, rowCount: rowCount, rowStride: inCount)
     }
     return Tensor(uncheckedShape: outputShape, scalars: output)
+  }
+
+  /// The map applied to `rowCount` input rows of `in` features spaced `rowStride` elements apart
+  /// (`rowStride ≥ in`: the leading columns of a wider matrix), `[rowCount, out]`.
+  ///
+  /// For callers that hold their rows in a buffer of their own (a decoder's fused projections);
+  /// dimensions are the caller's to check.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  package func apply(rows x: UnsafePointer<Scalar>?, rowCount: Int, rowStride: Int) -> [Scalar] {
+    let (inCount, outCount) = (inputFeatureCount, outputFeatureCount)
+    precondition(rowStride >= inCount, "a row stride below the input features")
+    return [Scalar](unsafeUninitializedCapacity: rowCount * outCount) { y, initialized in
+      initialized = rowCount * outCount
+      guard rowCount > 0, outCount > 0 else { return }
+      // With a bias the output starts as the bias broadcast over rows and the product
+      // accumulates onto it (beta 1); without, the product overwrites it (beta 0: BLAS never
+      // reads the uninitialised memory).
+      if let bias {
+        bias.withUnsafeBufferPointer { b in
+          for row in 0..<rowCount {
+            (y.baseAddress! + row * outCount).initialize(from: b.baseAddress!, count: outCount)
+          }
+        }
+      } else if inCount == 0 {
+        y.initialize(repeating: 0)
+      }
+      guard inCount > 0, let x else { return }
+      weight.withUnsafeBufferPointer { w in
+        BLAS.gemm(
+          transposeB: true, m: rowCount, n: outCount, k: inCount,
+          alpha: 1, a: x, lda: rowStride, b: w.baseAddress!, ldb: inCount,
+          beta: bias == nil ? 0 : 1, c: y.baseAddress!, ldc: outCount)
+      }
+    }
   }
 }

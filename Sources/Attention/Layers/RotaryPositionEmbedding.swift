@@ -225,14 +225,18 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
   public func apply<Scalar: AttentionScalar>(
     to tensor: inout Tensor<Scalar>, positions: [Int], sequenceLength: Int? = nil
   ) throws {
-    guard tensor.rank >= 2, tensor.shape[tensor.rank - 1] == headDimension,
-      tensor.shape[tensor.rank - 2] == positions.count
-    else {
-      throw AttentionError(
-        .shapeMismatch,
-        "RoPE needs a tensor [..., N, D] with D = \(headDimension) and N = \(positions.count) positions, got shape \(tensor.shape.shapeDescription)"
-      )
-    }
+    try apply(angles(positions: positions, sequenceLength: sequenceLength), to: &tensor)
+  }
+
+  /// The rotations of a run of positions, worked out once and applied to any number of tensors
+  /// (a decoder's queries and keys in every layer) with ``apply(_:to:)``.
+  ///
+  /// - Parameters:
+  ///   - positions: the position of each row the rotations will be applied to.
+  ///   - sequenceLength: the length the dynamic scaling sees; `nil` for the largest position + 1.
+  /// - Throws: `AttentionError` when a position is negative.
+  /// - Complexity: O(N·R) `cos` and `sin` evaluations for `N` positions.
+  public func angles(positions: [Int], sequenceLength: Int? = nil) throws -> Angles {
     if let bad = positions.first(where: { $0 < 0 }) {
       throw AttentionError(.invalidArgument, "RoPE positions must be ≥ 0, got \(bad)")
     }
@@ -241,32 +245,76 @@ public struct RotaryPositionEmbedding: Sendable, Equatable {
     let half = rotaryDimension / 2
     let factor = attentionFactor
     // cos and sin per (row, pair), rounded to Float as transformers' tables are.
-    var cosines = [Scalar](repeating: 0, count: positions.count * half)
-    var sines = [Scalar](repeating: 0, count: positions.count * half)
+    var cosines = [Float](repeating: 0, count: positions.count * half)
+    var sines = [Float](repeating: 0, count: positions.count * half)
     for (n, position) in positions.enumerated() {
       for i in 0..<half {
         let angle = Double(Float(position) * frequencies[i])
-        cosines[n * half + i] = Scalar(Float(cos(angle) * factor))
-        sines[n * half + i] = Scalar(Float(sin(angle) * factor))
+        cosines[n * half + i] = Float(cos(angle) * factor)
+        sines[n * half + i] = Float(sin(angle) * factor)
       }
     }
-    let (rows, d) = (positions.count, headDimension)
-    let layout = self.layout
-    tensor.withUnsafeMutableBufferPointer { buffer in
-      let blocks = buffer.count / (rows * d)
-      for block in 0..<blocks {
-        for n in 0..<rows {
-          let row = buffer.baseAddress! + (block * rows + n) * d
-          for i in 0..<half {
-            let (c, s) = (cosines[n * half + i], sines[n * half + i])
-            let (a, b) = layout == .halfSplit ? (i, i + half) : (2 * i, 2 * i + 1)
-            let (x, y) = (row[a], row[b])
-            row[a] = x * c - y * s
-            row[b] = y * c + x * s
+    return Angles(
+      embedding: self, positions: positions, cosines: cosines, sines: sines)
+  }
+
+  /// Rotates every row of `tensor` (`[…, N, D]`) by the angles of `angles`' `N` positions.
+  ///
+  /// - Throws: `AttentionError` when `angles` was made by a different embedding, or the shape
+  ///   does not fit (not `[…, N, D]` with this embedding's `D` and the angles' `N`).
+  /// - Complexity: O(count).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func apply<Scalar: AttentionScalar>(_ angles: Angles, to tensor: inout Tensor<Scalar>)
+    throws
+  {
+    guard angles.embedding == self else {
+      throw AttentionError(
+        .invalidArgument, "these RoPE angles were made by a different rotary embedding")
+    }
+    let rows = angles.positions.count
+    guard tensor.rank >= 2, tensor.shape[tensor.rank - 1] == headDimension,
+      tensor.shape[tensor.rank - 2] == rows
+    else {
+      throw AttentionError(
+        .shapeMismatch,
+        "RoPE needs a tensor [..., N, D] with D = \(headDimension) and N = \(rows) positions, got shape \(tensor.shape.shapeDescription)"
+      )
+    }
+    let (half, d) = (rotaryDimension / 2, headDimension)
+    // Pair i is (i, i + R/2) or (2i, 2i + 1): a stride between a pair's members and between pairs.
+    let (partner, step) = layout == .halfSplit ? (half, 1) : (1, 2)
+    angles.cosines.withUnsafeBufferPointer { cosines in
+      angles.sines.withUnsafeBufferPointer { sines in
+        tensor.withUnsafeMutableBufferPointer { buffer in
+          guard let base = buffer.baseAddress, rows > 0 else { return }
+          for block in 0..<(buffer.count / (rows * d)) {
+            for n in 0..<rows {
+              let row = base + (block * rows + n) * d
+              let (c, s) = (cosines.baseAddress! + n * half, sines.baseAddress! + n * half)
+              for i in 0..<half {
+                let (cosine, sine) = (Scalar(c[i]), Scalar(s[i]))
+                let (x, y) = (row[i * step], row[i * step + partner])
+                row[i * step] = x * cosine - y * sine
+                row[i * step + partner] = y * cosine + x * sine
+              }
+              // Features from R on pass through unchanged; YaRN's factor scales only the rotated.
+            }
           }
-          // Features from R on pass through unchanged; YaRN's factor scales only the rotated.
         }
       }
     }
+  }
+
+  /// The cosines and sines of the rotations of a run of positions (``angles(positions:sequenceLength:)``),
+  /// for applying one set of positions to several tensors without recomputing them.
+  public struct Angles: Sendable {
+    /// The embedding whose frequencies these are.
+    let embedding: RotaryPositionEmbedding
+    /// The position of each row.
+    public let positions: [Int]
+    /// `cos(p·θ_i)·factor` and `sin(p·θ_i)·factor` per (row, pair), rounded to `Float`.
+    let cosines: [Float]
+    let sines: [Float]
   }
 }

@@ -1,5 +1,5 @@
 // The hot row loops of the attention kernels (exp with the running sum, row maximum, scaling, the
-// non-finite scan), compiled once per x86 instruction set and chosen at run time.
+// non-finite scan) and the activations of transformer MLPs, compiled once per x86 instruction set and chosen at run time.
 //
 // An implementation detail of the `Attention` module, with no stable API: only
 // `Sources/Attention/Kernels/VectorKernels.swift` imports it. Swift has no per-function target
@@ -64,6 +64,19 @@ typedef struct attn_row_kernels {
   double (*_Nonnull exp_sum_f64)(double *_Nonnull row, size_t count, double shift);
   void (*_Nonnull scale_f64)(double *_Nonnull row, size_t count, double factor);
   bool (*_Nonnull has_nonfinite_f64)(const double *_Nonnull values, size_t count);
+
+  /// The gated activation of a transformer's MLP, `count` elements:
+  /// `out[i] = gate[i]·up[i] / (1 + exp(−z))` with `z = linear·(gate[i] + cubic·gate[i]³)`, i.e.
+  /// `g·σ(z)·u`. SiLU (SwiGLU) is `linear` 1, `cubic` 0; the tanh-approximated GELU (GeGLU) is
+  /// `linear` 2·√(2/π), `cubic` 0.044715, since `0.5·(1 + tanh(y)) = σ(2y)`. `out` may be `gate`
+  /// or `up`. Far outside the sigmoid's transition the result is the limit: `g·u` where
+  /// `exp(−z)` is below the smallest normal Float, ±0 where it overflows.
+  void (*_Nonnull gated_sigmoid_f32)(const float *_Nonnull gate, const float *_Nonnull up,
+                                     float *_Nonnull out, size_t count, float linear, float cubic);
+  /// The exact (erf) GELU of BERT, in place: `x·(1 + erf(x/√2))/2` for `count` values, with erf
+  /// a rational approximation evaluated in Float (within 2.5e-7·max(1, |x|) of the Double
+  /// formula), exactly ±1 beyond |x/√2| = 4. +infinity stays +infinity, NaN stays NaN.
+  void (*_Nonnull gelu_erf_f32)(float *_Nonnull values, size_t count);
 } attn_row_kernels;
 
 /// The table this process uses, chosen on the first call and the same for every later call and

@@ -19,7 +19,7 @@ public struct DecoderModel: Sendable {
   public let configuration: ModelConfiguration
   private let embedding: Tensor<Float>
   private let layers: [DecoderLayer]
-  private let finalNorm: [Float]
+  private let finalNorm: RMSNorm
   private let outputProjection: Linear<Float>
 
   /// Loads `config.json`, `generation_config.json` (when present) and the weights of `folder`.
@@ -36,7 +36,9 @@ public struct DecoderModel: Sendable {
     layers = try (0..<c.layerCount).map { index in
       try DecoderLayer(index: index, configuration: c, weights: &weights)
     }
-    finalNorm = try weights.take("model.norm.weight", shape: [c.hiddenSize]).scalars
+    finalNorm = RMSNorm(
+      weight: try weights.take("model.norm.weight", shape: [c.hiddenSize]).scalars,
+      epsilon: c.normEpsilon, offset: c.normOffset)
     if c.tiesWordEmbeddings {
       weights.discard("lm_head.weight")
       outputProjection = try Linear(weight: embedding)
@@ -114,22 +116,25 @@ public struct DecoderModel: Sendable {
       )
     }
     let h = c.hiddenSize
-    var hidden = [Float](repeating: 0, count: tokens.count * h)
     let scale: Float = c.architecture == .gemma2 ? Float(Double(h).squareRoot()) : 1
-    embedding.withUnsafeBufferPointer { table in
-      for (row, token) in tokens.enumerated() {
-        for i in 0..<h { hidden[row * h + i] = table[token * h + i] * scale }
+    var states = [Float](unsafeUninitializedCapacity: tokens.count * h) { rows, initialized in
+      embedding.withUnsafeBufferPointer { table in
+        for (row, token) in tokens.enumerated() {
+          for i in 0..<h { (rows.baseAddress! + row * h + i).initialize(to: table[token * h + i] * scale) }
+        }
       }
+      initialized = tokens.count * h
     }
-    var states = try Tensor(shape: [tokens.count, h], scalars: hidden)
+    // The rotations of the new positions, shared by every layer's queries and keys.
+    let rotations = try c.rotaryEmbedding.angles(
+      positions: Array(start..<(start + tokens.count)), sequenceLength: start + tokens.count)
     for (index, layer) in layers.enumerated() {
-      states = try layer(states, start: start, cache: &cache.layers[index], configuration: c)
+      try layer(&states, rotations: rotations, cache: &cache.layers[index], configuration: c)
     }
     cache.positionCount += tokens.count
-    var rows = states.scalars
-    if lastOnly { rows = Array(rows[((tokens.count - 1) * h)...]) }
-    let count = rows.count / h
-    let normed = rmsNorm(rows, weight: finalNorm, epsilon: c.normEpsilon, offset: c.normOffset)
+    if lastOnly { states = Array(states[((tokens.count - 1) * h)...]) }
+    let count = states.count / h
+    let normed = finalNorm(states)
     return try Tensor(shape: [count, h], scalars: normed)
   }
 }
@@ -141,122 +146,8 @@ public struct DecoderCache: Sendable {
   public internal(set) var positionCount = 0
 }
 
+
 extension ModelConfiguration {
   /// RMSNorm scales by `offset + w`: 1 for Gemma's `1 + w`, else 0.
   var normOffset: Float { architecture == .gemma2 ? 1 : 0 }
-}
-
-/// `x / rms(x) · (offset + w)` per row of `weight.count` features, as transformers computes it
-/// in float32.
-func rmsNorm(_ rows: [Float], weight: [Float], epsilon: Float, offset: Float) -> [Float] {
-  let width = weight.count
-  var result = rows
-  for start in stride(from: 0, to: rows.count, by: width) {
-    var sum: Float = 0
-    for i in 0..<width { sum += rows[start + i] * rows[start + i] }
-    let inverse = 1 / (sum / Float(width) + epsilon).squareRoot()
-    for i in 0..<width { result[start + i] = rows[start + i] * inverse * (offset + weight[i]) }
-  }
-  return result
-}
-
-/// One transformer block: attention through the layer's key/value cache, then the gated MLP.
-struct DecoderLayer: Sendable {
-  let query: Linear<Float>
-  let key: Linear<Float>
-  let value: Linear<Float>
-  let output: Linear<Float>
-  let gate: Linear<Float>
-  let up: Linear<Float>
-  let down: Linear<Float>
-  let inputNorm: [Float]
-  /// Llama's `post_attention_layernorm` (the norm before the MLP); Gemma 2's norm of the
-  /// attention output.
-  let postAttentionNorm: [Float]
-  /// Gemma 2 only: the norms before and after the MLP.
-  let preFeedforwardNorm: [Float]?
-  let postFeedforwardNorm: [Float]?
-
-  init(index: Int, configuration c: ModelConfiguration, weights: inout DecoderWeights) throws {
-    let prefix = "model.layers.\(index)."
-    let (h, d) = (c.hiddenSize, c.headDimension)
-    func linear(_ name: String, out: Int, in inCount: Int, bias: Bool) throws -> Linear<Float> {
-      try Linear(
-        weight: weights.take(prefix + name + ".weight", shape: [out, inCount]),
-        bias: bias ? weights.take(prefix + name + ".bias", shape: [out]) : nil)
-    }
-    let bias = c.hasAttentionBias
-    query = try linear("self_attn.q_proj", out: c.headCount * d, in: h, bias: bias)
-    key = try linear("self_attn.k_proj", out: c.keyValueHeadCount * d, in: h, bias: bias)
-    value = try linear("self_attn.v_proj", out: c.keyValueHeadCount * d, in: h, bias: bias)
-    output = try linear(
-      "self_attn.o_proj", out: h, in: c.headCount * d,
-      bias: c.architecture != .qwen2 && bias)
-    gate = try linear("mlp.gate_proj", out: c.intermediateSize, in: h, bias: false)
-    up = try linear("mlp.up_proj", out: c.intermediateSize, in: h, bias: false)
-    down = try linear("mlp.down_proj", out: h, in: c.intermediateSize, bias: false)
-    inputNorm = try weights.take(prefix + "input_layernorm.weight", shape: [h]).scalars
-    postAttentionNorm = try weights.take(prefix + "post_attention_layernorm.weight", shape: [h])
-      .scalars
-    if c.architecture == .gemma2 {
-      preFeedforwardNorm = try weights.take(prefix + "pre_feedforward_layernorm.weight", shape: [h])
-        .scalars
-      postFeedforwardNorm = try weights.take(
-        prefix + "post_feedforward_layernorm.weight", shape: [h]
-      ).scalars
-    } else {
-      preFeedforwardNorm = nil
-      postFeedforwardNorm = nil
-    }
-  }
-
-  func callAsFunction(
-    _ states: Tensor<Float>, start: Int, cache: inout KeyValueCache<Float>,
-    configuration c: ModelConfiguration
-  ) throws -> Tensor<Float> {
-    let n = states.shape[0]
-    let (eps, offset) = (c.normEpsilon, c.normOffset)
-    let x = states.scalars
-    let normed = try Tensor(
-      shape: [1, n, c.hiddenSize],
-      scalars: rmsNorm(x, weight: inputNorm, epsilon: eps, offset: offset))
-    var q = try query(normed).splittingHeads(headCount: c.headCount)
-    var k = try key(normed).splittingHeads(headCount: c.keyValueHeadCount)
-    let v = try value(normed).splittingHeads(headCount: c.keyValueHeadCount)
-    try c.rotaryEmbedding.apply(to: &q, startingAt: start)
-    try c.rotaryEmbedding.apply(to: &k, startingAt: start)
-    try cache.append(keys: k, values: v)
-    let attended = try cache.attention(
-      query: q, scale: c.attentionScale, softcap: c.attentionSoftcap
-    ).mergingHeads()
-    var attention = try output(attended).scalars
-    if c.architecture == .gemma2 {
-      attention = rmsNorm(attention, weight: postAttentionNorm, epsilon: eps, offset: offset)
-    }
-    var residual = x
-    for i in residual.indices { residual[i] += attention[i] }
-
-    let mlpNorm = preFeedforwardNorm ?? postAttentionNorm
-    let mlpInput = try Tensor(
-      shape: [n, c.hiddenSize],
-      scalars: rmsNorm(residual, weight: mlpNorm, epsilon: eps, offset: offset))
-    var gated = try gate(mlpInput).scalars
-    let upped = try up(mlpInput).scalars
-    switch c.activation {
-    case .silu:
-      for i in gated.indices { gated[i] = gated[i] / (1 + Foundation.exp(-gated[i])) * upped[i] }
-    case .geluTanh:
-      let root: Float = (2 / Float.pi).squareRoot()
-      for i in gated.indices {
-        let g = gated[i]
-        gated[i] = 0.5 * g * (1 + Foundation.tanh(root * (g + 0.044715 * g * g * g))) * upped[i]
-      }
-    }
-    var mlp = try down(Tensor(shape: [n, c.intermediateSize], scalars: gated)).scalars
-    if let postFeedforwardNorm {
-      mlp = rmsNorm(mlp, weight: postFeedforwardNorm, epsilon: eps, offset: offset)
-    }
-    for i in residual.indices { residual[i] += mlp[i] }
-    return try Tensor(shape: [n, c.hiddenSize], scalars: residual)
-  }
 }
