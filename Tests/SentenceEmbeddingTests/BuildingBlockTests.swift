@@ -7,7 +7,9 @@ import Testing
 
 /// GELU, layer normalisation and mean pooling against float64 formulas.
 @Suite struct BuildingBlockTests {
-  @Test("GELU is within 2.5e-7 · max(1, |x|) (about 2 ulp) of ½x(1 + erf(x/√2)) in Double, from −12 to 12")
+  @Test(
+    "GELU is within 2.5e-7 · max(1, |x|) (about 2 ulp) of ½x(1 + erf(x/√2)) in Double, from −12 to 12"
+  )
   func geluAccuracy() throws {
     // 240,001 points (not a multiple of 8, so the tail path runs too), plus the edges.
     var inputs = (0...240_000).map { Float(-12 + 24 * Double($0) / 240_000) }
@@ -18,7 +20,8 @@ import Testing
     for (x, y) in zip(inputs, tensor.scalars) where x.isFinite {
       let exact = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
       #expect(
-        abs(Double(y) - exact) <= 2.5e-7 * max(1, abs(Double(x))), "gelu(\(x)) = \(y), not \(exact)")
+        abs(Double(y) - exact) <= 2.5e-7 * max(1, abs(Double(x))), "gelu(\(x)) = \(y), not \(exact)"
+      )
     }
     // Beyond |x/√2| = 4 erf is exactly ±1: GELU is exactly 0 below and exactly x above.
     for (x, y) in zip(inputs, tensor.scalars) where x.isFinite && abs(x) > 5.66 {

@@ -43,7 +43,9 @@ struct DecoderLayer: Sendable {
         ? bias("self_attn.o_proj", out: h) : nil)
     let i = c.intermediateSize
     gateUp = try Linear(
-      weight: stacked([weight("mlp.gate_proj", out: i, in: h), weight("mlp.up_proj", out: i, in: h)]))
+      weight: stacked([
+        weight("mlp.gate_proj", out: i, in: h), weight("mlp.up_proj", out: i, in: h),
+      ]))
     down = try Linear(weight: weight("mlp.down_proj", out: h, in: i))
     func norm(_ name: String) throws -> RMSNorm {
       RMSNorm(

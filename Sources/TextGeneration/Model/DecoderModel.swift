@@ -120,7 +120,9 @@ public struct DecoderModel: Sendable {
     var states = [Float](unsafeUninitializedCapacity: tokens.count * h) { rows, initialized in
       embedding.withUnsafeBufferPointer { table in
         for (row, token) in tokens.enumerated() {
-          for i in 0..<h { (rows.baseAddress! + row * h + i).initialize(to: table[token * h + i] * scale) }
+          for i in 0..<h {
+            (rows.baseAddress! + row * h + i).initialize(to: table[token * h + i] * scale)
+          }
         }
       }
       initialized = tokens.count * h
@@ -145,7 +147,6 @@ public struct DecoderCache: Sendable {
   /// The number of tokens seen so far: the next token's position.
   public internal(set) var positionCount = 0
 }
-
 
 extension ModelConfiguration {
   /// RMSNorm scales by `offset + w`: 1 for Gemma's `1 + w`, else 0.
