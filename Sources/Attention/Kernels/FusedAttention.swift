@@ -88,8 +88,16 @@ enum FusedAttention {
     let p = problem
     let blocking = plan.blocking
     let headCount = p.batchCount * p.queryHeadCount
-    var output = [Scalar](repeating: 0, count: headCount * p.queryCount * p.valueDimension)
-    var logSumExp = [Scalar](repeating: 0, count: headCount * p.queryCount)
+    // Uninitialised: every output row and log-sum-exp belongs to exactly one work item (the
+    // blocks cover each sequence's queries, the sequences cover the query axis), which zeroes its
+    // rows itself — in parallel, and just before its products read them from cache — and writes
+    // each log-sum-exp.
+    var output = [Scalar](
+      unsafeUninitializedCapacity: headCount * p.queryCount * p.valueDimension
+    ) { _, count in count = headCount * p.queryCount * p.valueDimension }
+    var logSumExp = [Scalar](unsafeUninitializedCapacity: headCount * p.queryCount) {
+      _, count in count = headCount * p.queryCount
+    }
     let blocks = plan.queryBlocks
 
     query.withUnsafeBufferPointer { q in
@@ -100,7 +108,7 @@ enum FusedAttention {
               let context = Context(
                 problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
                 value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
-                centresKeys: plan.centresKeys,
+                centresKeys: plan.centresKeys, wantsLogSumExp: extras.contains(.logSumExp),
                 multiplier: plan.smallProducts ? .small(kernels) : .blas,
                 kernels: kernels)
               let group = plan.headGroup
@@ -205,6 +213,9 @@ enum FusedAttention {
     let logSumExp: UnsafeMutablePointer<Scalar>
     /// Whether the plan centres the keys (``KeyCentring``).
     let centresKeys: Bool
+    /// Whether the caller asked for the log-sum-exp: without it the rows' logarithms are skipped
+    /// (one `log` per row was 3 % of (32, 12, 64, 32)).
+    let wantsLogSumExp: Bool
     /// What multiplies the tiles (``AttentionPlan/smallProducts``).
     let multiplier: TileProducts.Multiplier
     /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
@@ -258,6 +269,7 @@ enum FusedAttention {
       let out = output + rowsInfo.firstRow * dv
       let m = scratch.rowMaximum
       let l = scratch.rowSum
+      out.update(repeating: 0, count: rows * dv)
       m.update(repeating: -Scalar.infinity, count: rows)
       l.update(repeating: 0, count: rows)
       /// The key band of query `firstQuery + index` (the same for every head of the block).
@@ -337,7 +349,9 @@ enum FusedAttention {
           let correction = Scalar.exponential(m[i] - newMaximum)
           let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
           RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum, using: kernels)
-          logSumExp[row] = Scalar(Double(newMaximum) + Double(Scalar.logarithm(sum)) + shift)
+          logSumExp[row] =
+            wantsLogSumExp
+            ? Scalar(Double(newMaximum) + Double(Scalar.logarithm(sum)) + shift) : 0
           continue
         }
         if m[i] == -Scalar.infinity {
@@ -353,6 +367,10 @@ enum FusedAttention {
           continue
         }
         RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
+        guard wantsLogSumExp else {
+          logSumExp[row] = 0
+          continue
+        }
         logSumExp[row] =
           centre == nil
           ? m[i] + Scalar.logarithm(l[i])
@@ -369,7 +387,8 @@ enum FusedAttention {
       guard
         KeyCentring.mean(
           ofKeys: key + problem.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dk,
-          count: keys.count, dimension: dk, ones: scratch.ones, into: scratch.keyCentre),
+          count: keys.count, dimension: dk, ones: scratch.ones, into: scratch.keyCentre,
+          using: multiplier),
         KeyCentring.shifts(
           queries: query + info.firstRow * dk, rows: rows, centre: scratch.keyCentre,
           dimension: dk, scale: problem.rules.scale, workspace: scratch.shiftWorkspace,
