@@ -241,11 +241,11 @@ struct VectorKernelsTests {
 
   // MARK: The small matrix product and the transpose
 
-  /// `m × n × k` shapes crossing every tail: 1–3 rows past a block of 4, columns around 1, 2 and
+  /// `m × n × k` shapes crossing every tail: 0–5 rows past blocks of 6, columns around 1, 2 and
   /// 3 vectors of 2, 4, 8 and 16 lanes, and empty and short sums.
   static let productShapes: [(m: Int, n: Int, k: Int)] = {
     var shapes: [(m: Int, n: Int, k: Int)] = []
-    for m in [1, 3, 4, 5, 9] {
+    for m in [1, 2, 3, 4, 5, 6, 9, 13] {
       for n in [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 40] {
         for k in [0, 1, 5, 32] { shapes.append((m, n, k)) }
       }
