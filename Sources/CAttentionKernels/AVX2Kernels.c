@@ -13,6 +13,7 @@
 #define ATTN_ISA ATTN_ISA_AVX2
 #define ATTN_TABLE attn_kernels_avx2
 
+#define ATTN_WITH_TRANSPOSE_8X8
 #include "X86Lanes.h"
 
 // MARK: Float, 8 lanes
@@ -54,6 +55,11 @@ ATTN_INLINE float f32_sum(f32v v) {
 }
 ATTN_INLINE float f32_max_lanes(f32v v) {
   return attn_max_m128(_mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+}
+
+#define F32_TRANSPOSE_TILE 8
+ATTN_INLINE void f32_transpose_tile(const float *s, size_t lds, float *d, size_t ldd) {
+  attn_transpose_8x8(s, lds, d, ldd);
 }
 
 // MARK: Double, 4 lanes

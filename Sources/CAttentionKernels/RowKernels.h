@@ -1,8 +1,9 @@
-// The row kernels, written once over a small set of vector operations and compiled once per
-// instruction set: each variant file (SSE2Kernels.c, AVX2Kernels.c, AVX512Kernels.c,
-// PortableKernels.c) defines the operations for its registers, then includes this file. One body
-// means one polynomial, one range reduction and one handling of the special values for every
-// variant; only the registers' width and the rounding of fused multiply-adds differ.
+// The row kernels and the small matrix product, written once over a small set of vector
+// operations and compiled once per instruction set: each variant file (SSE2Kernels.c,
+// AVX2Kernels.c, AVX512Kernels.c, PortableKernels.c) defines the operations for its registers,
+// then includes this file. One body means one polynomial, one range reduction and one handling of
+// the special values for every variant; only the registers' width and the rounding of fused
+// multiply-adds differ.
 //
 // The including file defines:
 // - `ATTN_INLINE` (helpers) and `ATTN_KERNEL` (the table's functions), both carrying the
@@ -21,6 +22,8 @@
 //     exp_special(r, x, u, l) r, with +infinity or NaN (x + infinity) where !(x <= u), 0 where x < l
 //     or(a, b), any_bits(v) bitwise or; whether any bit of any lane is set
 //     sum, max_lanes        the sum and the maximum of the lanes, in a fixed order
+//   and optionally `F32_TRANSPOSE_TILE` (a size t) with `f32_transpose_tile(source, lds,
+//   destination, ldd)`, a t × t transpose in registers (likewise for f64).
 
 #include <math.h>
 #include <stddef.h>
@@ -107,6 +110,30 @@ ATTN_INLINE f64v exp_f64(f64v x) {
 #define ATTN_NAME(name) name##_f64
 #include "RowLoops.h"
 
+// MARK: - The small matrix product, once per precision
+
+#include <stdbool.h>
+
+#define ATTN_SCALAR float
+#define ATTN_VECTOR f32v
+#define ATTN_LANES F32_LANES
+#define ATTN_OP(name) f32_##name
+#define ATTN_NAME(name) name##_f32
+#ifdef F32_TRANSPOSE_TILE
+#define ATTN_TRANSPOSE_TILE F32_TRANSPOSE_TILE
+#endif
+#include "ProductLoops.h"
+
+#define ATTN_SCALAR double
+#define ATTN_VECTOR f64v
+#define ATTN_LANES F64_LANES
+#define ATTN_OP(name) f64_##name
+#define ATTN_NAME(name) name##_f64
+#ifdef F64_TRANSPOSE_TILE
+#define ATTN_TRANSPOSE_TILE F64_TRANSPOSE_TILE
+#endif
+#include "ProductLoops.h"
+
 // MARK: - The activations of a transformer's MLP (Float only)
 
 #include "ActivationLoops.h"
@@ -119,10 +146,14 @@ const attn_row_kernels ATTN_TABLE = {
     .exp_sum_f32 = exp_sum_f32,
     .scale_f32 = scale_f32,
     .has_nonfinite_f32 = has_nonfinite_f32,
+    .product_f32 = product_f32,
+    .transpose_f32 = transpose_f32,
     .max_f64 = max_f64,
     .exp_sum_f64 = exp_sum_f64,
     .scale_f64 = scale_f64,
     .has_nonfinite_f64 = has_nonfinite_f64,
+    .product_f64 = product_f64,
+    .transpose_f64 = transpose_f64,
     .gated_sigmoid_f32 = gated_sigmoid_f32,
     .gelu_erf_f32 = gelu_erf_f32,
 };

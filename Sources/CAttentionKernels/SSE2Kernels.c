@@ -49,6 +49,17 @@ ATTN_INLINE bool f32_any_bits(f32v v) {
 ATTN_INLINE float f32_sum(f32v v) { return attn_sum_m128(v); }
 ATTN_INLINE float f32_max_lanes(f32v v) { return attn_max_m128(v); }
 
+#define F32_TRANSPOSE_TILE 4
+ATTN_INLINE void f32_transpose_tile(const float *s, size_t lds, float *d, size_t ldd) {
+  __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + lds);
+  __m128 r2 = _mm_loadu_ps(s + 2 * lds), r3 = _mm_loadu_ps(s + 3 * lds);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  _mm_storeu_ps(d, r0);
+  _mm_storeu_ps(d + ldd, r1);
+  _mm_storeu_ps(d + 2 * ldd, r2);
+  _mm_storeu_ps(d + 3 * ldd, r3);
+}
+
 // MARK: Double, 2 lanes
 
 typedef __m128d f64v;

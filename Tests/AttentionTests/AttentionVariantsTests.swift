@@ -286,16 +286,21 @@ struct AttentionVariantsTests {
         query: q, key: k, value: v, mask: mask, causal: causal, keyLengths: lengths, scale: nil,
         window: window, packedSequences: packing, softcap: softcap, alibiSlopes: slopes,
         sinks: sinks)
+      // Each tiling with its tiles multiplied by BLAS and by the small product.
       for blocking in [(1, 1), (2, 3), (3, 2), (5, 7), (16, 4)] {
-        let fused = FusedAttention.compute(
-          problem, query: q.scalars, key: k.scalars, value: v.scalars, extras: .logSumExp,
-          blocking: .init(queryRows: blocking.0, keyColumns: blocking.1))
-        expectClose(
-          try Tensor(shape: naive.output.shape, scalars: fused.output), naive.output,
-          tolerance: Self.tolerance, "tiles \(blocking) \(what)")
-        expectClose(
-          try Tensor(shape: naive.logSumExp!.shape, scalars: fused.logSumExp!),
-          naive.logSumExp!, tolerance: Self.tolerance, "tiles \(blocking) lse \(what)")
+        for smallProducts in [false, true] {
+          let fused = FusedAttention.compute(
+            problem, query: q.scalars, key: k.scalars, value: v.scalars, extras: .logSumExp,
+            blocking: .init(queryRows: blocking.0, keyColumns: blocking.1),
+            smallProducts: smallProducts)
+          let tiles = "tiles \(blocking) small products \(smallProducts)"
+          expectClose(
+            try Tensor(shape: naive.output.shape, scalars: fused.output), naive.output,
+            tolerance: Self.tolerance, "\(tiles) \(what)")
+          expectClose(
+            try Tensor(shape: naive.logSumExp!.shape, scalars: fused.logSumExp!),
+            naive.logSumExp!, tolerance: Self.tolerance, "\(tiles) lse \(what)")
+        }
       }
     }
   }

@@ -17,8 +17,9 @@ struct FusedAttentionTests {
     .init(queryRows: 100, keyColumns: 48),
   ]
 
-  /// Runs naive, materialised and fused (with each blocking) on one problem and expects the
-  /// outputs and log-sum-exps to agree with naive's.
+  /// Runs naive, materialised and fused (with each blocking, its tiles multiplied by BLAS and by
+  /// the small product) on one problem and expects the outputs and log-sum-exps to agree with
+  /// naive's.
   static func expectAllPathsAgree<S: AttentionScalar>(
     query: Tensor<S>, key: Tensor<S>, value: Tensor<S>,
     mask: AttentionMask<S> = .none, causal: CausalAlignment? = nil, keyLengths: [Int]? = nil,
@@ -43,17 +44,19 @@ struct FusedAttentionTests {
       query: query, key: key, value: value, mask: mask, causal: causal, keyLengths: keyLengths,
       scale: nil)
     for blocking in blockings {
-      let fused = FusedAttention.compute(
-        problem, query: query.scalars, key: key.scalars, value: value.scalars,
-        extras: .logSumExp, blocking: blocking)
-      let output = Tensor(uncheckedShape: problem.outputShape, scalars: fused.output)
-      let lse = Tensor(uncheckedShape: naive.logSumExp!.shape, scalars: fused.logSumExp!)
-      expectClose(
-        output, naive.output, tolerance: tolerance, "fused \(blocking) \(comment)",
-        sourceLocation: sourceLocation)
-      expectClose(
-        lse, naive.logSumExp!, tolerance: tolerance, "fused lse \(blocking) \(comment)",
-        sourceLocation: sourceLocation)
+      for smallProducts in [false, true] {
+        let fused = FusedAttention.compute(
+          problem, query: query.scalars, key: key.scalars, value: value.scalars,
+          extras: .logSumExp, blocking: blocking, smallProducts: smallProducts)
+        let output = Tensor(uncheckedShape: problem.outputShape, scalars: fused.output)
+        let lse = Tensor(uncheckedShape: naive.logSumExp!.shape, scalars: fused.logSumExp!)
+        let what = "fused \(blocking) small products \(smallProducts) \(comment)"
+        expectClose(
+          output, naive.output, tolerance: tolerance, what, sourceLocation: sourceLocation)
+        expectClose(
+          lse, naive.logSumExp!, tolerance: tolerance, "lse \(what)",
+          sourceLocation: sourceLocation)
+      }
     }
   }
 
@@ -162,6 +165,84 @@ struct FusedAttentionTests {
     }
   }
 
+  /// Shapes just inside and just outside the small product's limits
+  /// (``TileProducts/fitSmallProduct(rows:keys:keyDimension:valueDimension:)``): more than 4 rows
+  /// per tile, at most 128 keys per tile and 128 in each head dimension.
+  static let smallProductCases: [SmallProductCase] = [
+    .init(batches: 1, heads: 2, keyValueHeads: 2, queries: 5, keys: 40, dk: 8, dv: 8, small: true),
+    .init(batches: 1, heads: 2, keyValueHeads: 2, queries: 4, keys: 40, dk: 8, dv: 8, small: false),
+    .init(
+      batches: 1, heads: 2, keyValueHeads: 2, queries: 128, keys: 128, dk: 16, dv: 16, small: true),
+    .init(
+      batches: 1, heads: 2, keyValueHeads: 2, queries: 128, keys: 129, dk: 16, dv: 16,
+      small: false),
+    .init(
+      batches: 1, heads: 2, keyValueHeads: 1, queries: 40, keys: 60, dk: 128, dv: 128, small: true),
+    .init(
+      batches: 1, heads: 2, keyValueHeads: 2, queries: 40, keys: 60, dk: 129, dv: 8, small: false),
+    .init(
+      batches: 1, heads: 2, keyValueHeads: 2, queries: 40, keys: 60, dk: 8, dv: 129, small: false),
+    // Grouped-query heads computed together (8 key/value heads in all): 2 heads × 3 queries are
+    // 6 rows per tile, 2 × 2 are 4.
+    .init(batches: 4, heads: 4, keyValueHeads: 2, queries: 3, keys: 50, dk: 8, dv: 8, small: true),
+    .init(batches: 4, heads: 4, keyValueHeads: 2, queries: 2, keys: 50, dk: 8, dv: 8, small: false),
+  ]
+
+  struct SmallProductCase: Sendable, CustomStringConvertible {
+    var batches: Int
+    var heads: Int
+    var keyValueHeads: Int
+    var queries: Int
+    var keys: Int
+    var dk: Int
+    var dv: Int
+    var small: Bool
+
+    var description: String {
+      "\(batches)×\(heads)/\(keyValueHeads)×\(queries)→\(keys)×\(dk)/\(dv) small \(small)"
+    }
+  }
+
+  @Test(
+    "The standard plan takes the small product exactly within its limits; both sides match naive",
+    arguments: smallProductCases)
+  func smallProductLimits(shape: SmallProductCase) throws {
+    var data = TestData(seed: UInt64(shape.queries * 1000 + shape.keys + shape.dk + shape.dv))
+    var q: Tensor<Float> = data.normal([shape.batches, shape.heads, shape.queries, shape.dk])
+    let k: Tensor<Float> = data.normal([shape.batches, shape.keyValueHeads, shape.keys, shape.dk])
+    let v: Tensor<Float> = data.normal([shape.batches, shape.keyValueHeads, shape.keys, shape.dv])
+    let problem = try AttentionProblem(
+      query: q, key: k, value: v, mask: .none, causal: nil, keyLengths: nil, scale: nil)
+    let plan = AttentionPlan(problem, path: .fused, extras: [])
+    #expect(plan.smallProducts == shape.small, "\(shape): \(plan.blocking)")
+    let tolerance = Tolerance.floatVersusFloat
+    try Self.expectAllPathsAgree(
+      query: q, key: k, value: v, blockings: [], tolerance: tolerance, "\(shape)")
+    try Self.expectAllPathsAgree(
+      query: q, key: k, value: v, causal: .bottomRight, blockings: [], tolerance: tolerance,
+      "causal \(shape)")
+    let lengths = (0..<shape.batches).map { [0, 1, shape.keys / 2, shape.keys][$0 % 4] }
+    try Self.expectAllPathsAgree(
+      query: q, key: k, value: v, keyLengths: lengths, blockings: [], tolerance: tolerance,
+      "key lengths \(shape)")
+    let allowed = data.bools([shape.queries, shape.keys], probability: 0.7)
+    try Self.expectAllPathsAgree(
+      query: q, key: k, value: v, mask: .allow(where: allowed), causal: .topLeft, blockings: [],
+      tolerance: tolerance, "mask \(shape)")
+    // A NaN query element makes its row NaN and no other.
+    q[0, 0, shape.queries - 1, 0] = .nan
+    let result = try scaledDotProductAttention(query: q, key: k, value: v, returning: .logSumExp)
+    let naive = try scaledDotProductAttention(
+      query: q, key: k, value: v, backend: .naive, returning: .logSumExp)
+    expectClose(result.output, naive.output, tolerance: tolerance, "NaN \(shape)")
+    for row in 0..<shape.queries {
+      let values = (0..<shape.dv).map { result.output[0, 0, row, $0] }
+      #expect(
+        values.allSatisfy { row == shape.queries - 1 ? $0.isNaN : $0.isFinite },
+        "NaN query, row \(row), \(shape)")
+    }
+  }
+
   @Test("NaN logits poison exactly their row; masked NaN keys and values leak nowhere")
   func nonFinite() throws {
     var data = TestData(seed: 9)
@@ -176,20 +257,24 @@ struct FusedAttentionTests {
     let problem = try AttentionProblem(
       query: q, key: k, value: v, mask: .none, causal: .topLeft, keyLengths: nil, scale: nil)
     for blocking in Self.blockings {
-      let fused = FusedAttention.compute(
-        problem, query: q.scalars, key: k.scalars, value: v.scalars, extras: .logSumExp,
-        blocking: blocking)
-      let output = Tensor(uncheckedShape: problem.outputShape, scalars: fused.output)
-      expectClose(output, naive.output, tolerance: Tolerance.floatVersusFloat, "\(blocking)")
-      for row in 0..<40 {
-        let values = (0..<4).map { output[0, 0, row, $0] }
-        if row == 3 {
-          #expect(values.allSatisfy { $0.isNaN }, "row 3 must be NaN")
-        } else if row < 38 {
-          #expect(values.allSatisfy { $0.isFinite }, "row \(row) must be finite: \(values)")
+      for smallProducts in [false, true] {
+        let fused = FusedAttention.compute(
+          problem, query: q.scalars, key: k.scalars, value: v.scalars, extras: .logSumExp,
+          blocking: blocking, smallProducts: smallProducts)
+        let output = Tensor(uncheckedShape: problem.outputShape, scalars: fused.output)
+        let what = "\(blocking) small products \(smallProducts)"
+        expectClose(output, naive.output, tolerance: Tolerance.floatVersusFloat, what)
+        for row in 0..<40 {
+          let values = (0..<4).map { output[0, 0, row, $0] }
+          if row == 3 {
+            #expect(values.allSatisfy { $0.isNaN }, "row 3 must be NaN, \(what)")
+          } else if row < 38 {
+            #expect(
+              values.allSatisfy { $0.isFinite }, "row \(row) must be finite: \(values), \(what)")
+          }
         }
+        #expect(fused.logSumExp![3].isNaN, "\(what)")
       }
-      #expect(fused.logSumExp![3].isNaN)
     }
   }
 

@@ -136,22 +136,26 @@ struct KeyCentringTests {
     let plain: Tensor<Float> = data.normal([200, 64])
     let (_, biased, _) = Self.illConditioned(seed: 15, heads: 1, kvHeads: 1, queries: 1, keys: 200)
     let ones = [Float](repeating: 1, count: 64)
-    var centre = [Float](repeating: 0, count: 64)
-    func worthCentring(_ keys: Tensor<Float>) -> Bool {
-      keys.scalars.withUnsafeBufferPointer { k in
-        ones.withUnsafeBufferPointer { o in
-          KeyCentring.mean(
-            ofKeys: k.baseAddress!, count: 200, dimension: 64, ones: o, into: &centre)
+    // Both ways of forming the sums: BLAS's gemv and the small product's one-row product.
+    for multiplier in [TileProducts.Multiplier.blas, .small(.active)] {
+      var centre = [Float](repeating: .nan, count: 64)
+      func worthCentring(_ keys: Tensor<Float>) -> Bool {
+        keys.scalars.withUnsafeBufferPointer { k in
+          ones.withUnsafeBufferPointer { o in
+            KeyCentring.mean(
+              ofKeys: k.baseAddress!, count: 200, dimension: 64, ones: o, into: &centre,
+              using: multiplier)
+          }
         }
       }
+      #expect(!worthCentring(plain), "\(multiplier)")
+      #expect(worthCentring(biased), "\(multiplier)")
+      // The mean is still written either way (tiles of 64 keys: several chunks).
+      let expected = (0..<64).map { d in
+        (0..<200).map { Double(biased.scalars[$0 * 64 + d]) }.reduce(0, +) / 200
+      }
+      expectClose(centre, expected, tolerance: Tolerance.floatVersusDouble, "mean \(multiplier)")
     }
-    #expect(!worthCentring(plain))
-    #expect(worthCentring(biased))
-    // The mean is still written either way (tiles of 64 keys: several chunks).
-    let expected = (0..<64).map { d in
-      (0..<200).map { Double(biased.scalars[$0 * 64 + d]) }.reduce(0, +) / 200
-    }
-    expectClose(centre, expected, tolerance: Tolerance.floatVersusDouble, "mean")
   }
 
   @Test("A non-finite or huge key or query turns centring off for its head: the NaN policy holds")

@@ -239,6 +239,125 @@ struct VectorKernelsTests {
     }
   }
 
+  // MARK: The small matrix product and the transpose
+
+  /// `m × n × k` shapes crossing every tail: 0–5 rows past blocks of 6, columns around 1, 2 and
+  /// 3 vectors of 2, 4, 8 and 16 lanes, and empty and short sums.
+  static let productShapes: [(m: Int, n: Int, k: Int)] = {
+    var shapes: [(m: Int, n: Int, k: Int)] = []
+    for m in [1, 2, 3, 4, 5, 6, 9, 13] {
+      for n in [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 40] {
+        for k in [0, 1, 5, 32] { shapes.append((m, n, k)) }
+      }
+    }
+    return shapes
+  }()
+
+  /// Runs the small product on `m × k` and `k × n` operands stored with padded row strides into a
+  /// `C` whose padding holds a sentinel, against a Double computation of the same formula.
+  static func expectProduct<S: AttentionScalar>(
+    _ kernels: VectorKernels, m: Int, n: Int, k: Int, accumulate: Bool, as _: S.Type,
+    generator: inout SplitMix64
+  ) {
+    let (lda, ldb, ldc) = (k + 3, n + 2, n + 5)
+    let a = (0..<(m * lda)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+    let b = (0..<(k * ldb)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+    let initial = (0..<(m * ldc)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+    let alpha = S(0.75)
+    var c = initial
+    if !accumulate {
+      // Without accumulate C is only written: NaN there must not reach the result.
+      for i in 0..<m { for j in 0..<n { c[i * ldc + j] = .nan } }
+    }
+    a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        c.withUnsafeMutableBufferPointer { c in
+          kernels.product(
+            m: m, n: n, k: k, alpha: alpha, a: a.baseAddress!, lda: lda, b: b.baseAddress!,
+            ldb: ldb, accumulate: accumulate, c: c.baseAddress!, ldc: ldc)
+        }
+      }
+    }
+    var actual: [S] = []
+    var expected: [Double] = []
+    for i in 0..<m {
+      for j in 0..<n {
+        var sum = 0.0
+        for p in 0..<k { sum += Double(a[i * lda + p]) * Double(b[p * ldb + j]) }
+        actual.append(c[i * ldc + j])
+        expected.append(Double(alpha) * sum + (accumulate ? Double(initial[i * ldc + j]) : 0))
+      }
+      // The padding between rows is never written.
+      for j in n..<ldc where i * ldc + j < c.count {
+        #expect(
+          c[i * ldc + j] == initial[i * ldc + j],
+          "\(kernels.level) \(S.self) \(m)×\(n)×\(k) wrote column \(j) of row \(i)")
+      }
+    }
+    expectClose(
+      actual, expected,
+      tolerance: S.self == Float.self
+        ? Tolerance.floatVersusDouble : Tolerance.doubleShortComputation,
+      "\(kernels.level) \(S.self) \(m)×\(n)×\(k) accumulate \(accumulate)")
+  }
+
+  @Test(
+    "The small product against Double: every tail, padded strides, with and without accumulate",
+    arguments: levels)
+  func smallProduct(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    var generator = SplitMix64(seed: 99)
+    for (m, n, k) in Self.productShapes {
+      for accumulate in [false, true] {
+        Self.expectProduct(
+          kernels, m: m, n: n, k: k, accumulate: accumulate, as: Float.self,
+          generator: &generator)
+        Self.expectProduct(
+          kernels, m: m, n: n, k: k, accumulate: accumulate, as: Double.self,
+          generator: &generator)
+      }
+    }
+  }
+
+  @Test(
+    "The transpose moves every element, whole register tiles and edges, padded strides",
+    arguments: levels)
+  func transpose(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    for rows in [1, 3, 4, 5, 8, 9, 16, 17, 40] {
+      for columns in [1, 2, 4, 7, 8, 9, 16, 33] {
+        let (lds, ldd) = (columns + 3, rows + 2)
+        let source = (0..<(rows * lds)).map { Float($0) }
+        let sentinel: Float = -1
+        var destination = [Float](repeating: sentinel, count: columns * ldd)
+        source.withUnsafeBufferPointer { s in
+          destination.withUnsafeMutableBufferPointer { d in
+            kernels.transpose(
+              rows: rows, columns: columns, s.baseAddress!, lds: lds, into: d.baseAddress!,
+              ldd: ldd)
+          }
+        }
+        // Copies of exactly representable integers: compared exactly.
+        let moved = (0..<columns).allSatisfy { j in
+          (0..<ldd).allSatisfy { i in
+            destination[j * ldd + i] == (i < rows ? source[i * lds + j] : sentinel)
+          }
+        }
+        #expect(moved, "\(level) \(rows)×\(columns)")
+        var doubles = [Double](repeating: -1, count: columns * ldd)
+        source.map(Double.init).withUnsafeBufferPointer { s in
+          doubles.withUnsafeMutableBufferPointer { d in
+            kernels.transpose(
+              rows: rows, columns: columns, s.baseAddress!, lds: lds, into: d.baseAddress!,
+              ldd: ldd)
+          }
+        }
+        #expect(
+          doubles.map(Float.init) == destination, "\(level) Double \(rows)×\(columns)")
+      }
+    }
+  }
+
   @Test("The instruction sets agree with each other within rounding, not bit for bit")
   func variantsAgree() throws {
     let variants = Self.levels.compactMap(VectorKernels.init)

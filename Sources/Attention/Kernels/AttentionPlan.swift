@@ -47,6 +47,9 @@ struct AttentionPlan: Sendable {
   let scoreScratchCount: Int
   /// Whether the fused kernel centres the keys (``KeyCentring``), for accuracy.
   let centresKeys: Bool
+  /// Whether the fused kernel's tiles are multiplied by the C loops' small product rather than
+  /// BLAS (``TileProducts/Multiplier``).
+  let smallProducts: Bool
   let buffers: [Buffer]
 
   /// The path a backend runs for the requested extras: the probabilities are the full score
@@ -61,11 +64,16 @@ struct AttentionPlan: Sendable {
 
   /// The plan for `problem` on `path`, with at most `workers` workers.
   ///
-  /// - Parameter blocking: tile sizes to use instead of the standard ones (tests cross tile
-  ///   boundaries with small tiles).
+  /// - Parameters:
+  ///   - blocking: tile sizes to use instead of the standard ones (tests cross tile boundaries
+  ///     with small tiles).
+  ///   - smallProducts: whether the fused path multiplies its tiles with the small product,
+  ///     instead of deciding by the tiles' sizes (``TileProducts/fitSmallProduct(rows:keys:keyDimension:valueDimension:)``);
+  ///     the tests run both on the same shapes.
   init<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>, path: Path, extras: AttentionOutputs,
-    workers: Int = AttentionThreads.maximumCount, blocking: FusedAttention.Blocking? = nil
+    workers: Int = AttentionThreads.maximumCount, blocking: FusedAttention.Blocking? = nil,
+    smallProducts: Bool? = nil
   ) {
     let p = problem
     let size = MemoryLayout<Scalar>.stride
@@ -92,6 +100,7 @@ struct AttentionPlan: Sendable {
     var scoreScratchCount = 0
     var workerCount = 1
     var centresKeys = false
+    var usesSmallProducts = false
     switch path {
     case .fused:
       headGroup = requestedBlocking == nil ? FusedAttention.Blocking.headGroup(for: p) : 1
@@ -119,6 +128,15 @@ struct AttentionPlan: Sendable {
       buffers.append(
         buffer("tiles per worker", [workerCount, blocking.queryRows, blocking.keyColumns]))
       buffers.append(buffer("row maxima and sums", [workerCount, 2, blocking.queryRows]))
+      usesSmallProducts =
+        smallProducts
+        ?? TileProducts.fitSmallProduct(
+          rows: blocking.queryRows, keys: blocking.keyColumns, keyDimension: p.keyDimension,
+          valueDimension: p.valueDimension)
+      if usesSmallProducts {
+        buffers.append(
+          buffer("transposed key tiles", [workerCount, p.keyDimension, blocking.keyColumns]))
+      }
       centresKeys = KeyCentring.applies(to: p)
       if centresKeys {
         buffers.append(
@@ -165,6 +183,7 @@ struct AttentionPlan: Sendable {
     self.headGroup = headGroup
     self.scoreScratchCount = scoreScratchCount
     self.centresKeys = centresKeys
+    self.smallProducts = usesSmallProducts
     self.buffers = buffers
   }
 

@@ -12,7 +12,9 @@
 /// O += P · V_blk                               (gemm, beta = 1, straight into the output rows)
 /// ```
 ///
-/// and finishes each row with `O /= l` and log-sum-exp `m + log l`. Non-finite values follow the
+/// and finishes each row with `O /= l` and log-sum-exp `m + log l`. The two products are BLAS
+/// gemm calls, or for tiles small enough that gemm's packing dominates, the C kernels' unpacked
+/// product (``TileProducts/Multiplier``, decided by the plan). Non-finite values follow the
 /// library's policy exactly as ``NaiveAttention`` and ``MaterializedAttention`` do: rows that see
 /// no key keep `O = 0` and get `-infinity`; a NaN logit, or visible logits that are all
 /// `-infinity`, make exactly their row NaN; masked keys never leak NaN or infinity.
@@ -86,8 +88,16 @@ enum FusedAttention {
     let p = problem
     let blocking = plan.blocking
     let headCount = p.batchCount * p.queryHeadCount
-    var output = [Scalar](repeating: 0, count: headCount * p.queryCount * p.valueDimension)
-    var logSumExp = [Scalar](repeating: 0, count: headCount * p.queryCount)
+    // Uninitialised: every output row and log-sum-exp belongs to exactly one work item (the
+    // blocks cover each sequence's queries, the sequences cover the query axis), which zeroes its
+    // rows itself — in parallel, and just before its products read them from cache — and writes
+    // each log-sum-exp.
+    var output = [Scalar](
+      unsafeUninitializedCapacity: headCount * p.queryCount * p.valueDimension
+    ) { _, count in count = headCount * p.queryCount * p.valueDimension }
+    var logSumExp = [Scalar](unsafeUninitializedCapacity: headCount * p.queryCount) {
+      _, count in count = headCount * p.queryCount
+    }
     let blocks = plan.queryBlocks
 
     query.withUnsafeBufferPointer { q in
@@ -98,14 +108,16 @@ enum FusedAttention {
               let context = Context(
                 problem: p, blocking: blocking, query: q.baseAddress!, key: k.baseAddress!,
                 value: v.baseAddress!, output: o.baseAddress!, logSumExp: lse.baseAddress!,
-                centresKeys: plan.centresKeys,
+                centresKeys: plan.centresKeys, wantsLogSumExp: extras.contains(.logSumExp),
+                multiplier: plan.smallProducts ? .small(kernels) : .blas,
                 kernels: kernels)
               let group = plan.headGroup
               ParallelWork.forEachItem(
                 count: headCount / group * blocks.count, maximumWorkers: plan.workerCount
               ) { nextItem in
                 var scratch = Scratch<Scalar>(
-                  blocking: blocking, centredKeyDimension: plan.centresKeys ? p.keyDimension : 0)
+                  blocking: blocking, centredKeyDimension: plan.centresKeys ? p.keyDimension : 0,
+                  transposedKeyDimension: plan.smallProducts ? p.keyDimension : 0)
                 while let item = nextItem() {
                   // Within a head the last query blocks come first: under a causal mask they
                   // are the longest, and starting them early balances the workers' ends.
@@ -125,19 +137,23 @@ enum FusedAttention {
 
   /// Plans and runs the fused path with the given tile sizes instead of the standard ones (the
   /// tests and the fuzzer cross tile boundaries with small tiles), and optionally the vector
-  /// loops of one instruction set (the tests run each).
+  /// loops of one instruction set (the tests run each) and the choice of multiplier
+  /// (``AttentionPlan/smallProducts``; `nil` decides by the tiles' sizes).
   static func compute<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>, query: [Scalar], key: [Scalar], value: [Scalar],
-    extras: AttentionOutputs, blocking: Blocking, kernels: VectorKernels = .active
+    extras: AttentionOutputs, blocking: Blocking, kernels: VectorKernels = .active,
+    smallProducts: Bool? = nil
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     compute(
-      problem, plan: AttentionPlan(problem, path: .fused, extras: extras, blocking: blocking),
+      problem,
+      plan: AttentionPlan(
+        problem, path: .fused, extras: extras, blocking: blocking, smallProducts: smallProducts),
       query: query, key: key, value: value, extras: extras, kernels: kernels)
   }
 
-  /// One worker's tiles: the scores/probabilities `Bq × Bk`, the running row max and sum, and
-  /// when the keys are centred (``KeyCentring``) the key centre, the centred key tile `Bk × Dk`
-  /// and each row's logit shift.
+  /// One worker's tiles: the scores/probabilities `Bq × Bk`, the running row max and sum, when
+  /// the keys are centred (``KeyCentring``) the key centre, the centred key tile `Bk × Dk` and
+  /// each row's logit shift, and with the small product the transposed key tile `Dk × Bk`.
   struct Scratch<Scalar: AttentionScalar> {
     let scores: UnsafeMutablePointer<Scalar>
     let rowMaximum: UnsafeMutablePointer<Scalar>
@@ -149,8 +165,9 @@ enum FusedAttention {
     let shiftWorkspace: UnsafeMutablePointer<Double>
     let centredKeys: UnsafeMutablePointer<Scalar>
     let rowShift: UnsafeMutablePointer<Double>
+    let transposedKeys: UnsafeMutablePointer<Scalar>
 
-    init(blocking: Blocking, centredKeyDimension: Int) {
+    init(blocking: Blocking, centredKeyDimension: Int, transposedKeyDimension: Int) {
       // 64-byte alignment: a cache line, and a whole 16-lane Float vector per row start.
       scores = UnsafeMutableRawPointer.allocate(
         byteCount: blocking.queryRows * blocking.keyColumns * MemoryLayout<Scalar>.stride,
@@ -168,6 +185,7 @@ enum FusedAttention {
           ? KeyCentring.shiftWorkspaceCount(dimension: centredKeyDimension) : 0)
       centredKeys = .allocate(capacity: blocking.keyColumns * centredKeyDimension)
       rowShift = .allocate(capacity: centredKeyDimension > 0 ? blocking.queryRows : 0)
+      transposedKeys = .allocate(capacity: transposedKeyDimension * blocking.keyColumns)
     }
 
     func deallocate() {
@@ -179,6 +197,7 @@ enum FusedAttention {
       shiftWorkspace.deallocate()
       centredKeys.deallocate()
       rowShift.deallocate()
+      transposedKeys.deallocate()
     }
   }
 
@@ -194,6 +213,11 @@ enum FusedAttention {
     let logSumExp: UnsafeMutablePointer<Scalar>
     /// Whether the plan centres the keys (``KeyCentring``).
     let centresKeys: Bool
+    /// Whether the caller asked for the log-sum-exp: without it the rows' logarithms are skipped
+    /// (one `log` per row was 3 % of (32, 12, 64, 32)).
+    let wantsLogSumExp: Bool
+    /// What multiplies the tiles (``AttentionPlan/smallProducts``).
+    let multiplier: TileProducts.Multiplier
     /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
     let kernels: VectorKernels
 
@@ -245,6 +269,7 @@ enum FusedAttention {
       let out = output + rowsInfo.firstRow * dv
       let m = scratch.rowMaximum
       let l = scratch.rowSum
+      out.update(repeating: 0, count: rows * dv)
       m.update(repeating: -Scalar.infinity, count: rows)
       l.update(repeating: 0, count: rows)
       /// The key band of query `firstQuery + index` (the same for every head of the block).
@@ -270,6 +295,14 @@ enum FusedAttention {
             centre, fromKeys: tile.keys, count: keys.count, dimension: p.keyDimension,
             ones: scratch.ones.baseAddress!, into: scratch.centredKeys)
           tile.keys = UnsafePointer(scratch.centredKeys)
+        }
+        if case .small(let kernels) = multiplier, kind != .empty {
+          // Once per tile for all its rows and slices: the small product reads Kᵀ by rows.
+          TileProducts.transposeKeys(
+            tile.keys, count: keys.count, dimension: p.keyDimension,
+            into: scratch.transposedKeys, using: kernels)
+          tile.transposedKeys = UnsafePointer(scratch.transposedKeys)
+          tile.transposedStride = keys.count
         }
         switch kind {
         case .empty:
@@ -316,7 +349,9 @@ enum FusedAttention {
           let correction = Scalar.exponential(m[i] - newMaximum)
           let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
           RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum, using: kernels)
-          logSumExp[row] = Scalar(Double(newMaximum) + Double(Scalar.logarithm(sum)) + shift)
+          logSumExp[row] =
+            wantsLogSumExp
+            ? Scalar(Double(newMaximum) + Double(Scalar.logarithm(sum)) + shift) : 0
           continue
         }
         if m[i] == -Scalar.infinity {
@@ -332,6 +367,10 @@ enum FusedAttention {
           continue
         }
         RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
+        guard wantsLogSumExp else {
+          logSumExp[row] = 0
+          continue
+        }
         logSumExp[row] =
           centre == nil
           ? m[i] + Scalar.logarithm(l[i])
@@ -348,7 +387,8 @@ enum FusedAttention {
       guard
         KeyCentring.mean(
           ofKeys: key + problem.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dk,
-          count: keys.count, dimension: dk, ones: scratch.ones, into: scratch.keyCentre),
+          count: keys.count, dimension: dk, ones: scratch.ones, into: scratch.keyCentre,
+          using: multiplier),
         KeyCentring.shifts(
           queries: query + info.firstRow * dk, rows: rows, centre: scratch.keyCentre,
           dimension: dk, scale: problem.rules.scale, workspace: scratch.shiftWorkspace,
@@ -358,10 +398,13 @@ enum FusedAttention {
     }
 
     /// The key rows of one tile as the score product reads them (in place or centred), from key
-    /// index `firstKey` on.
+    /// index `firstKey` on; for the small product also transposed (`Dk × keys`, row stride
+    /// `transposedStride`).
     struct Tile {
       var keys: UnsafePointer<Scalar>
       let firstKey: Int
+      var transposedKeys: UnsafePointer<Scalar>? = nil
+      var transposedStride = 0
     }
 
     /// Rows cut by a tile's edge (causal diagonal, window edge, sequence end) are processed in
@@ -387,7 +430,9 @@ enum FusedAttention {
         rows: rows.count, keys: columns, keyDimension: dk, scale: rules.scale,
         query: query + (info.firstRow + rows.lowerBound) * dk,
         key: tile.keys + (keys.lowerBound - tile.firstKey) * dk,
-        into: scores, stride: ldS)
+        transposedKey: tile.transposedKeys.map { $0 + (keys.lowerBound - tile.firstKey) },
+        transposedKeyStride: tile.transposedStride,
+        into: scores, stride: ldS, multiplier: multiplier)
       let prepares = masked || rules.modifiesLogits
       for r in 0..<rows.count {
         let i = rows.lowerBound + r
@@ -416,7 +461,7 @@ enum FusedAttention {
         batch: info.batch, keys: keys,
         values: values,
         valuesAreFinite: !NonFinite.contains(values, count: keys.count * dv, using: kernels),
-        into: out, accumulate: true)
+        into: out, accumulate: true, multiplier: multiplier)
     }
 
     /// One step of the online softmax for one row: turns the row's masked logits into weights

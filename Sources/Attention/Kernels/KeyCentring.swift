@@ -45,18 +45,32 @@ enum KeyCentring {
   /// gain is under √2, and keys without a common part (most inputs) then cost only this mean and
   /// one dot product per block of queries, not the per-tile subtraction.
   ///
-  /// - Parameter ones: a vector of ones (the products' `x`).
+  /// - Parameters:
+  ///   - ones: a vector of ones (the products' `x`).
+  ///   - multiplier: what forms the products: with the small product's plan, its one-row product
+  ///     (for the short key ranges of that plan, sgemv's set-up cost more than the sum: 6 % of
+  ///     the fused path on (32, 12, 64, 32)).
   /// - Returns: whether to centre: the mean is finite with every element within 2⁵⁰ in magnitude
   ///   (a NaN or infinite key makes it non-finite), and the common part is large enough.
   static func mean<Scalar: AttentionScalar>(
     ofKeys keys: UnsafePointer<Scalar>, count: Int, dimension: Int,
-    ones: UnsafeBufferPointer<Scalar>, into centre: UnsafeMutablePointer<Scalar>
+    ones: UnsafeBufferPointer<Scalar>, into centre: UnsafeMutablePointer<Scalar>,
+    using multiplier: TileProducts.Multiplier = .blas
   ) -> Bool {
     guard count > 0 else { return false }
     let weight = 1 / Scalar(count)
     for first in stride(from: 0, to: count, by: ones.count) {
+      let rows = Swift.min(ones.count, count - first)
+      if case .small(let kernels) = multiplier {
+        // centre (+)= weight · onesᵀ·K: the same sum as the gemv below, as a 1-row product.
+        kernels.product(
+          m: 1, n: dimension, k: rows, alpha: weight, a: ones.baseAddress!, lda: rows,
+          b: keys + first * dimension, ldb: dimension, accumulate: first != 0, c: centre,
+          ldc: dimension)
+        continue
+      }
       BLAS.gemv(
-        transpose: true, rows: Swift.min(ones.count, count - first), columns: dimension,
+        transpose: true, rows: rows, columns: dimension,
         alpha: weight, a: keys + first * dimension, lda: dimension, x: ones.baseAddress!,
         beta: first == 0 ? 0 : 1, y: centre)
     }

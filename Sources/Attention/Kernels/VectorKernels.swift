@@ -1,8 +1,8 @@
 internal import CAttentionKernels
 
 /// The inner vector loops of the row softmax and the non-finite scan — exp with the running sum,
-/// row maximum, scaling, the scan — compiled in C once per instruction set and chosen once per
-/// process. The only Swift door to the `CAttentionKernels` module.
+/// row maximum, scaling, the scan — and the small tiles' matrix product, compiled in C once per
+/// instruction set and chosen once per process. The only Swift door to the `CAttentionKernels` module.
 ///
 /// Why C: Swift has no per-function target attribute, so a plain `swift build` compiles Swift
 /// SIMD code for the x86-64 baseline (SSE2, no FMA), ~20 % slower on the fused path than a
@@ -162,6 +162,50 @@ struct VectorKernels: @unchecked Sendable {  // a pointer to an immutable static
       return table.pointee.has_nonfinite_f64(values.cast(to: Double.self), count)
     }
     preconditionFailure("VectorKernels supports Float and Double only")
+  }
+}
+
+extension VectorKernels {
+  /// `c = alpha·a·b`, or `c += alpha·a·b` when `accumulate`, for row-major `a` (`m × k`, row
+  /// stride `lda`), `b` (`k × n`, `ldb`) and `c` (`m × n`, `ldc`), read in place: the C loops'
+  /// unpacked product for small tiles (``TileProducts/Multiplier``). Without `accumulate`, `c` is
+  /// only written, as BLAS's `beta = 0`.
+  @inline(__always)
+  func product<Scalar: AttentionScalar>(
+    m: Int, n: Int, k: Int, alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int,
+    b: UnsafePointer<Scalar>, ldb: Int, accumulate: Bool, c: UnsafeMutablePointer<Scalar>, ldc: Int
+  ) {
+    if Scalar.self == Float.self {
+      table.pointee.product_f32(
+        m, n, k, unsafeBitCast(alpha, to: Float.self), a.cast(to: Float.self), lda,
+        b.cast(to: Float.self), ldb, accumulate, c.mutableCast(to: Float.self), ldc)
+    } else if Scalar.self == Double.self {
+      table.pointee.product_f64(
+        m, n, k, unsafeBitCast(alpha, to: Double.self), a.cast(to: Double.self), lda,
+        b.cast(to: Double.self), ldb, accumulate, c.mutableCast(to: Double.self), ldc)
+    } else {
+      preconditionFailure("VectorKernels supports Float and Double only")
+    }
+  }
+
+  /// Writes the transpose of the row-major `rows × columns` matrix at `source` (row stride
+  /// `lds`) into `destination` (`columns × rows`, row stride `ldd`).
+  @inline(__always)
+  func transpose<Scalar: AttentionScalar>(
+    rows: Int, columns: Int, _ source: UnsafePointer<Scalar>, lds: Int,
+    into destination: UnsafeMutablePointer<Scalar>, ldd: Int
+  ) {
+    if Scalar.self == Float.self {
+      table.pointee.transpose_f32(
+        rows, columns, source.cast(to: Float.self), lds, destination.mutableCast(to: Float.self),
+        ldd)
+    } else if Scalar.self == Double.self {
+      table.pointee.transpose_f64(
+        rows, columns, source.cast(to: Double.self), lds,
+        destination.mutableCast(to: Double.self), ldd)
+    } else {
+      preconditionFailure("VectorKernels supports Float and Double only")
+    }
   }
 }
 
