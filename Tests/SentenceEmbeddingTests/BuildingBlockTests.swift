@@ -56,6 +56,41 @@ import Testing
     expectClose(y.scalars, expected, tolerance: Tolerance.floatShortComputation)
   }
 
+  @Test(
+    "layer norm of wide rows with a large common offset matches the float64 formula",
+    arguments: [
+      (width: 389, residual: true), (width: 384, residual: false), (width: 7, residual: true),
+    ])
+  func layerNormLargeOffset(width: Int, residual: Bool) throws {
+    // 90 rows: enough elements to split across workers; widths with and without a vector tail.
+    // Mean 2000, standard deviation 2: a Float sum of the row rounds by far more than the spread
+    // of the values, so only the corrected two-pass algorithm stays this close.
+    var generator = SplitMix64(seed: UInt64(width))
+    let rows = 90
+    let x = try Tensor<Float>.randomNormal(
+      shape: [rows, width], mean: 2000, standardDeviation: 2, using: &generator)
+    let r = try Tensor<Float>.randomNormal(shape: [rows, width], using: &generator)
+    let gamma = try Tensor<Float>.randomNormal(
+      shape: [width], mean: 1, standardDeviation: 0.2, using: &generator)
+    let beta = try Tensor<Float>.randomNormal(shape: [width], using: &generator)
+    let y = LayerNorm(weight: gamma, bias: beta, epsilon: 1e-12)(x, adding: residual ? r : nil)
+    var expected = [Double]()
+    for row in 0..<rows {
+      let values = (0..<width).map { i in
+        let index = row * width + i
+        return Double(residual ? x.scalars[index] + r.scalars[index] : x.scalars[index])
+      }
+      let mean = values.reduce(0, +) / Double(width)
+      let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(width)
+      for i in 0..<width {
+        expected.append(
+          (values[i] - mean) / (variance + 1e-12).squareRoot() * Double(gamma.scalars[i])
+            + Double(beta.scalars[i]))
+      }
+    }
+    expectClose(y.scalars, expected, tolerance: Tolerance.floatShortComputation)
+  }
+
   @Test("mean pooling averages only the real tokens and normalises to unit length")
   func meanPooling() throws {
     // Two sequences of 3 positions, width 2; the second has one real token.
