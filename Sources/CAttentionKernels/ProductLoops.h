@@ -109,6 +109,68 @@ ATTN_KERNEL void ATTN_NAME(product)(
 #undef ATTN_ROWS
 }
 
+// y = alpha·A·x, or y += alpha·A·x, for row-major A (rows × columns, row stride `lda`): decoding's
+// products of one token's row with a weight matrix or a key tile, whose rows are contiguous. A is
+// streamed once, four rows at a time against the same loads of x (which stays in L1), each row
+// in two accumulators (eight independent FMA chains hide the FMA latency when A is cached).
+#define ATTN_MATVEC_ROWS 4
+
+ATTN_INLINE void ATTN_NAME(matvec_block)(
+    const size_t rows, size_t columns, T alpha, const T *a, size_t lda, const T *x,
+    bool accumulate, T *y) {
+  V sums[ATTN_MATVEC_ROWS][2];
+  for (size_t r = 0; r < rows; ++r) sums[r][0] = sums[r][1] = OP(splat)(0);
+  size_t c = 0;
+  for (; c + 2 * L <= columns; c += 2 * L) {
+    const V x0 = OP(load)(x + c), x1 = OP(load)(x + c + L);
+    for (size_t r = 0; r < rows; ++r) {
+      sums[r][0] = OP(fmadd)(OP(load)(a + r * lda + c), x0, sums[r][0]);
+      sums[r][1] = OP(fmadd)(OP(load)(a + r * lda + c + L), x1, sums[r][1]);
+    }
+  }
+  if (c + L <= columns) {
+    const V x0 = OP(load)(x + c);
+    for (size_t r = 0; r < rows; ++r) {
+      sums[r][0] = OP(fmadd)(OP(load)(a + r * lda + c), x0, sums[r][0]);
+    }
+    c += L;
+  }
+  if (c < columns) {
+    const V x1 = OP(load_tail)(x + c, columns - c, 0);
+    for (size_t r = 0; r < rows; ++r) {
+      sums[r][1] = OP(fmadd)(OP(load_tail)(a + r * lda + c, columns - c, 0), x1, sums[r][1]);
+    }
+  }
+  for (size_t r = 0; r < rows; ++r) {
+    const T product = alpha * OP(sum)(OP(add)(sums[r][0], sums[r][1]));
+    y[r] = accumulate ? y[r] + product : product;
+  }
+}
+
+ATTN_KERNEL void ATTN_NAME(matvec)(
+    size_t rows, size_t columns, T alpha, const T *a, size_t lda, const T *x, bool accumulate,
+    T *y) {
+  size_t r = 0;
+  for (; r + ATTN_MATVEC_ROWS <= rows; r += ATTN_MATVEC_ROWS) {
+    ATTN_NAME(matvec_block)(ATTN_MATVEC_ROWS, columns, alpha, a + r * lda, lda, x, accumulate, y + r);
+  }
+  switch (rows - r) {
+    case 3:
+      ATTN_NAME(matvec_block)(3, columns, alpha, a + r * lda, lda, x, accumulate, y + r);
+      break;
+    case 2:
+      ATTN_NAME(matvec_block)(2, columns, alpha, a + r * lda, lda, x, accumulate, y + r);
+      break;
+    case 1:
+      ATTN_NAME(matvec_block)(1, columns, alpha, a + r * lda, lda, x, accumulate, y + r);
+      break;
+    default:
+      break;
+  }
+}
+
+#undef ATTN_MATVEC_ROWS
+
 // Tiles of ATTN_TRANSPOSE_TILE × ATTN_TRANSPOSE_TILE through the variant's register transpose
 // when it has one (8 × 8 Floats for AVX2 and AVX-512, 4 × 4 for SSE2: 0.1 ns per element
 // instead of 0.6 for the scalar loop, whose stores go to 8 rows at a time); the edges, and

@@ -53,6 +53,34 @@ struct LinearTests {
     }
   }
 
+  @Test(
+    "A decoder-sized product of 1…4 rows, split across threads, matches the loop reference and the unsplit product",
+    arguments: [1, 3, 4])
+  func largeFewRows(rowCount: Int) throws {
+    // 1,037 × 301 = 312k weights: several workers' worth (65,536 each), rows not a multiple of 4.
+    var data = TestData(seed: 13)
+    let (inCount, outCount) = (301, 1037)
+    let x: Tensor<Double> = data.normal([rowCount, inCount])
+    let w: Tensor<Double> = data.normal([outCount, inCount])
+    let b: Tensor<Double> = data.normal([outCount])
+    for bias in [b, nil] {
+      let expected = try Tensor(
+        shape: [rowCount, outCount],
+        scalars: ReferenceLinear(weight: w, bias: bias)(x.scalars, rows: rowCount))
+      let layer = try Linear(weight: w.converted(to: Float.self), bias: bias?.converted())
+      let input: Tensor<Float> = x.converted()
+      let split = try layer(input)
+      expectClose(
+        split.converted(to: Double.self), expected, tolerance: Tolerance.floatVersusDouble)
+      // OpenBLAS held at one thread (as inside the attention workers): one worker, the same
+      // loop per row, so the same bits.
+      let unsplit = try BLAS.withSingleThread { try layer(input) }
+      #expect(split.scalars == unsplit.scalars, "rows \(rowCount), bias \(bias != nil)")
+      let double = try Linear(weight: w, bias: bias)(x)
+      expectClose(double, expected, tolerance: Tolerance.doubleVersusDouble)
+    }
+  }
+
   @Test("A hand-computed example")
   func handExample() throws {
     let w = try Tensor<Float>(shape: [2, 3], scalars: [1, 0, 0, 0, 1, 1])

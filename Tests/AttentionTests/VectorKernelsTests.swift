@@ -319,6 +319,110 @@ struct VectorKernelsTests {
     }
   }
 
+  /// Runs the matrix-vector product on a `rows × columns` matrix with a padded row stride, into a
+  /// `y` with sentinels after it, against a Double computation of the same formula.
+  static func expectMatrixVectorProduct<S: AttentionScalar>(
+    _ kernels: VectorKernels, rows: Int, columns: Int, accumulate: Bool, workers: Int = 1,
+    as _: S.Type, generator: inout SplitMix64
+  ) {
+    let lda = columns + 3
+    let a = (0..<(rows * lda)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+    let x = (0..<columns).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+    let initial = (0..<rows).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+    let sentinel = S(-7)
+    let alpha = S(0.75)
+    // Without accumulate y is only written: NaN there must not reach the result.
+    var y = (accumulate ? initial : [S](repeating: .nan, count: rows)) + [sentinel, sentinel]
+    a.withUnsafeBufferPointer { a in
+      x.withUnsafeBufferPointer { x in
+        y.withUnsafeMutableBufferPointer { y in
+          kernels.matrixVectorProduct(
+            rows: rows, columns: columns, alpha: alpha, a: a.baseAddress!, lda: lda,
+            x: x.baseAddress ?? a.baseAddress!, accumulate: accumulate, y: y.baseAddress!,
+            workers: workers)
+        }
+      }
+    }
+    let expected = (0..<rows).map { r in
+      var sum = 0.0
+      for c in 0..<columns { sum += Double(a[r * lda + c]) * Double(x[c]) }
+      return Double(alpha) * sum + (accumulate ? Double(initial[r]) : 0)
+    }
+    #expect(
+      y[rows...].allSatisfy { $0 == sentinel },
+      "\(kernels.level) \(S.self) \(rows)×\(columns) wrote past y")
+    expectClose(
+      Array(y[..<rows]), expected,
+      tolerance: S.self == Float.self
+        ? Tolerance.floatVersusDouble : Tolerance.doubleShortComputation,
+      "\(kernels.level) \(S.self) \(rows)×\(columns) accumulate \(accumulate) workers \(workers)")
+  }
+
+  @Test(
+    "The matrix-vector product against Double: blocks of 4 rows and their tails, every column tail",
+    arguments: levels)
+  func matrixVectorProduct(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    var generator = SplitMix64(seed: 101)
+    for rows in [1, 2, 3, 4, 5, 7, 8, 9, 13] {
+      // Columns around 1, 2 and 3 vectors of 2, 4, 8 and 16 lanes (the loop takes 2 at a time).
+      for columns in [0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 65, 100] {
+        for accumulate in [false, true] {
+          Self.expectMatrixVectorProduct(
+            kernels, rows: rows, columns: columns, accumulate: accumulate, as: Float.self,
+            generator: &generator)
+          Self.expectMatrixVectorProduct(
+            kernels, rows: rows, columns: columns, accumulate: accumulate, as: Double.self,
+            generator: &generator)
+        }
+      }
+    }
+  }
+
+  @Test(
+    "The matrix-vector product split over helper threads: every worker count, from concurrent callers",
+    arguments: levels)
+  func parallelMatrixVectorProduct(level: VectorKernels.Level) async throws {
+    let kernels = try #require(VectorKernels(level))
+    // Row counts below, at and above the workers' blocks of 4 rows; one worker has no rows when
+    // there are fewer blocks than workers.
+    var generator = SplitMix64(seed: 102)
+    for workers in [2, 3, 4, 16, 40] {
+      for rows in [1, 5, 8, 37, 260] {
+        for accumulate in [false, true] {
+          Self.expectMatrixVectorProduct(
+            kernels, rows: rows, columns: 70, accumulate: accumulate, workers: workers,
+            as: Float.self, generator: &generator)
+          Self.expectMatrixVectorProduct(
+            kernels, rows: rows, columns: 33, accumulate: accumulate, workers: workers,
+            as: Double.self, generator: &generator)
+        }
+      }
+    }
+    // Eight callers at once: one holds the helpers, the others compute alone; every result is
+    // the same bits as the one-thread loop's (each element is one row's dot product).
+    let (rows, columns) = (517, 129)
+    let a = (0..<(rows * columns)).map { Float(($0 * 37) % 101) / 50 - 1 }
+    let x = (0..<columns).map { Float(($0 * 11) % 23) / 11 - 1 }
+    func product(workers: Int) -> [Float] {
+      [Float](unsafeUninitializedCapacity: rows) { y, initialized in
+        kernels.matrixVectorProduct(
+          rows: rows, columns: columns, alpha: 1, a: a, lda: columns, x: x, accumulate: false,
+          y: y.baseAddress!, workers: workers)
+        initialized = rows
+      }
+    }
+    let alone = product(workers: 1)
+    let results = await withTaskGroup(of: [Float].self) { group in
+      for caller in 0..<8 {
+        group.addTask { (0..<20).map { _ in product(workers: 2 + caller % 3) }.last! }
+      }
+      return await group.reduce(into: [[Float]]()) { $0.append($1) }
+    }
+    #expect(results.count == 8)
+    #expect(results.allSatisfy { $0 == alone }, "\(level): a concurrent split product differs")
+  }
+
   @Test(
     "The transpose moves every element, whole register tiles and edges, padded strides",
     arguments: levels)

@@ -188,6 +188,40 @@ extension VectorKernels {
     }
   }
 
+  /// `y = alpha·a·x`, or `y += alpha·a·x` when `accumulate`, for row-major `a` (`rows ×
+  /// columns`, row stride `lda`), read in place: one row's product with a weight matrix or a key
+  /// tile. With `workers` above 1 the rows are split between the calling thread and the C
+  /// target's helper threads, which stay awake between calls (see `MatrixVectorPool.c`); each
+  /// element of `y` is one row's dot product computed by the same loop whatever the split, so
+  /// the result does not depend on `workers`.
+  @inline(__always)
+  func matrixVectorProduct<Scalar: AttentionScalar>(
+    rows: Int, columns: Int, alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int,
+    x: UnsafePointer<Scalar>, accumulate: Bool, y: UnsafeMutablePointer<Scalar>, workers: Int = 1
+  ) {
+    if Scalar.self == Float.self {
+      let (a, x, y) = (
+        a.cast(to: Float.self), x.cast(to: Float.self), y.mutableCast(to: Float.self)
+      )
+      let alpha = unsafeBitCast(alpha, to: Float.self)
+      if workers > 1 {
+        attn_parallel_matvec_f32(table, workers, rows, columns, alpha, a, lda, x, accumulate, y)
+      } else {
+        table.pointee.matvec_f32(rows, columns, alpha, a, lda, x, accumulate, y)
+      }
+    } else if Scalar.self == Double.self {
+      let (a, x) = (a.cast(to: Double.self), x.cast(to: Double.self))
+      let (y, alpha) = (y.mutableCast(to: Double.self), unsafeBitCast(alpha, to: Double.self))
+      if workers > 1 {
+        attn_parallel_matvec_f64(table, workers, rows, columns, alpha, a, lda, x, accumulate, y)
+      } else {
+        table.pointee.matvec_f64(rows, columns, alpha, a, lda, x, accumulate, y)
+      }
+    } else {
+      preconditionFailure("VectorKernels supports Float and Double only")
+    }
+  }
+
   /// Writes the transpose of the row-major `rows × columns` matrix at `source` (row stride
   /// `lds`) into `destination` (`columns × rows`, row stride `ldd`).
   @inline(__always)

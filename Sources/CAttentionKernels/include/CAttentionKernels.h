@@ -72,6 +72,14 @@ typedef struct attn_row_kernels {
   void (*_Nonnull transpose_f32)(
       size_t rows, size_t columns, const float *_Nonnull source, size_t lds,
       float *_Nonnull destination, size_t ldd);
+  /// y = alpha·A·x, or y += alpha·A·x when `accumulate`, for row-major A (`rows × columns`, row
+  /// stride `lda`), read in place: decoding's one-row products with a weight matrix (`Linear`)
+  /// or a key tile. Each element of y sums its products in an order fixed by the variant alone
+  /// (lane by lane, then across lanes), so a row's result does not depend on how a caller splits
+  /// the rows across threads. Without `accumulate`, y is only written.
+  void (*_Nonnull matvec_f32)(
+      size_t rows, size_t columns, float alpha, const float *_Nonnull a, size_t lda,
+      const float *_Nonnull x, bool accumulate, float *_Nonnull y);
 
   /// The same loops for Double.
   double (*_Nonnull max_f64)(const double *_Nonnull row, size_t count);
@@ -84,6 +92,9 @@ typedef struct attn_row_kernels {
   void (*_Nonnull transpose_f64)(
       size_t rows, size_t columns, const double *_Nonnull source, size_t lds,
       double *_Nonnull destination, size_t ldd);
+  void (*_Nonnull matvec_f64)(
+      size_t rows, size_t columns, double alpha, const double *_Nonnull a, size_t lda,
+      const double *_Nonnull x, bool accumulate, double *_Nonnull y);
 
   /// The gated activation of a transformer's MLP, `count` elements:
   /// `out[i] = gate[i]·up[i] / (1 + exp(−z))` with `z = linear·(gate[i] + cubic·gate[i]³)`, i.e.
@@ -114,6 +125,23 @@ const attn_row_kernels *_Nullable attn_kernels_for(attn_isa isa);
 /// The widest instruction set of a compiled variant that this CPU supports, whatever
 /// `ATTENTION_ISA` says.
 attn_isa attn_best_isa(void);
+
+/// `kernels->matvec_f32` (y = alpha·A·x, or y += when `accumulate`) with the rows split across
+/// `workers` threads: the caller and up to 15 helper threads that the first such call starts and
+/// that stay for the process, spinning briefly between calls (yielding the core each turn) and
+/// sleeping after 200 µs idle. The rows go in whole blocks of four; each element of y is computed
+/// by one thread with the same loop as `kernels->matvec_f32`, so the result does not depend on
+/// `workers`. One product uses the helpers at a time: a concurrent or nested call computes its
+/// product alone on the calling thread.
+void attn_parallel_matvec_f32(const attn_row_kernels *_Nonnull kernels, size_t workers,
+                              size_t rows, size_t columns, float alpha, const float *_Nonnull a,
+                              size_t lda, const float *_Nonnull x, bool accumulate,
+                              float *_Nonnull y);
+/// The same for Double (`kernels->matvec_f64`).
+void attn_parallel_matvec_f64(const attn_row_kernels *_Nonnull kernels, size_t workers,
+                              size_t rows, size_t columns, double alpha,
+                              const double *_Nonnull a, size_t lda, const double *_Nonnull x,
+                              bool accumulate, double *_Nonnull y);
 
 #ifdef __cplusplus
 }
