@@ -124,8 +124,9 @@ extension BenchmarkShape: ExpressibleByArgument {
 extension BenchmarkShape {
   /// The default cases: the shapes of issue 8's table (BERT-base and 7B-model layers, causal,
   /// short sequences, a batch of short ones, decoding with and without grouped-query attention),
-  /// then a sequence-length sweep at BERT-base geometry, a batch, a causal 7B layer and
-  /// grouped-query prefill.
+  /// then a sequence-length sweep at BERT-base geometry, a batch, a causal 7B layer,
+  /// grouped-query prefill and a 65,536-key decode step of two query heads sharing one key/value
+  /// head (flash-decoding's key split).
   static let standard: [BenchmarkShape] = [
     BenchmarkShape(batch: 1, heads: 12, queries: 2048, dimension: 64),
     BenchmarkShape(batch: 1, heads: 32, queries: 2048, dimension: 128),
@@ -139,6 +140,8 @@ extension BenchmarkShape {
     BenchmarkShape(batch: 4, heads: 12, queries: 512, dimension: 64),
     BenchmarkShape(batch: 1, heads: 32, queries: 2048, dimension: 128, causal: true),
     BenchmarkShape(batch: 1, heads: 32, kvHeads: 8, queries: 2048, dimension: 128),
+    // A long-context decode step with too few heads to fill the cores: the keys are split.
+    BenchmarkShape(batch: 1, heads: 2, kvHeads: 1, queries: 1, keys: 65_536, dimension: 128),
   ]
 
   /// The same kinds of case, small enough for a smoke run of a few seconds each.

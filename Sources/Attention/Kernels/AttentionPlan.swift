@@ -47,6 +47,9 @@ struct AttentionPlan: Sendable {
   let scoreScratchCount: Int
   /// Whether the fused kernel centres the keys (``KeyCentring``), for accuracy.
   let centresKeys: Bool
+  /// Into how many parts the fused kernel splits each work item's keys, merged by log-sum-exp
+  /// (``FusedAttention/Blocking/keySplitCount(items:rows:keys:)``); 1 for none.
+  let keySplits: Int
   /// Whether the fused kernel's tiles are multiplied by the C loops' small product rather than
   /// BLAS (``TileProducts/Multiplier``).
   let smallProducts: Bool
@@ -73,7 +76,7 @@ struct AttentionPlan: Sendable {
   init<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>, path: Path, extras: AttentionOutputs,
     workers: Int = AttentionThreads.maximumCount, blocking: FusedAttention.Blocking? = nil,
-    smallProducts: Bool? = nil
+    smallProducts: Bool? = nil, keySplits requestedKeySplits: Int? = nil
   ) {
     let p = problem
     let size = MemoryLayout<Scalar>.stride
@@ -100,6 +103,7 @@ struct AttentionPlan: Sendable {
     var scoreScratchCount = 0
     var workerCount = 1
     var centresKeys = false
+    var keySplits = 1
     var usesSmallProducts = false
     switch path {
     case .fused:
@@ -123,8 +127,26 @@ struct AttentionPlan: Sendable {
       }
       let (items, overflow) = (headCount / headGroup).multipliedReportingOverflow(
         by: queryBlocks.count)
-      workerCount = overflow ? availableWorkers : Swift.max(1, Swift.min(availableWorkers, items))
+      centresKeys = KeyCentring.applies(to: p)
+      if !centresKeys && !overflow && p.rules.segments.count == 1 {
+        keySplits = Swift.max(
+          1,
+          requestedKeySplits
+            ?? FusedAttention.Blocking.keySplitCount(
+              items: items, rows: blocking.queryRows, keys: p.keyCount))
+      }
+      let splitItems = items.multipliedReportingOverflow(by: keySplits)
+      workerCount =
+        overflow || splitItems.overflow
+        ? availableWorkers : Swift.max(1, Swift.min(availableWorkers, splitItems.partialValue))
       buffers.append(buffer("log-sum-exp", heads + [p.queryCount]))
+      if keySplits > 1 {
+        buffers.append(
+          buffer(
+            "key-split partial outputs", [keySplits] + heads + [p.queryCount, p.valueDimension]))
+        buffers.append(
+          buffer("key-split partial log-sum-exps", [keySplits] + heads + [p.queryCount]))
+      }
       buffers.append(
         buffer("tiles per worker", [workerCount, blocking.queryRows, blocking.keyColumns]))
       buffers.append(buffer("row maxima and sums", [workerCount, 2, blocking.queryRows]))
@@ -137,7 +159,6 @@ struct AttentionPlan: Sendable {
         buffers.append(
           buffer("transposed key tiles", [workerCount, p.keyDimension, blocking.keyColumns]))
       }
-      centresKeys = KeyCentring.applies(to: p)
       if centresKeys {
         buffers.append(
           buffer(
@@ -183,6 +204,7 @@ struct AttentionPlan: Sendable {
     self.headGroup = headGroup
     self.scoreScratchCount = scoreScratchCount
     self.centresKeys = centresKeys
+    self.keySplits = keySplits
     self.smallProducts = usesSmallProducts
     self.buffers = buffers
   }

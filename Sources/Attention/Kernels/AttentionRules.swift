@@ -110,10 +110,12 @@ struct AttentionRules<Scalar: AttentionScalar>: Sendable {
     return !mask.blocks(batch: batch, head: head, query: query, key: key)
   }
 
-  /// Whether query `query` of (batch, head) may see at least one key. Only a row that sees none
-  /// is fully masked (zero output); the kernels ask only when a row's logits are all `-infinity`.
-  func seesAnyKey(batch: Int, head: Int, query: Int) -> Bool {
-    keyBand(batch: batch, query: query).contains {
+  /// Whether query `query` of (batch, head) may see at least one key (of `keys`, when given: the
+  /// fused kernel's part of a split key range). Only a row that sees none is fully masked (zero
+  /// output); the kernels ask only when a row's logits are all `-infinity`.
+  func seesAnyKey(batch: Int, head: Int, query: Int, among keys: Range<Int>? = nil) -> Bool {
+    let band = keyBand(batch: batch, query: query)
+    return band.clamped(to: keys ?? band).contains {
       !mask.blocks(batch: batch, head: head, query: query, key: $0)
     }
   }

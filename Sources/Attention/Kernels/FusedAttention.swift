@@ -19,7 +19,12 @@
 /// no key keep `O = 0` and get `-infinity`; a NaN logit, or visible logits that are all
 /// `-infinity`, make exactly their row NaN; masked keys never leak NaN or infinity.
 ///
-/// Extra memory: one `Bq × Bk` tile and two `Bq` vectors per worker — independent of `Nq · Nk`. Results do not depend on the number of threads: each item is
+/// Decoding-like problems with too few items for the cores split each item's keys into ranges
+/// computed as items of their own and merged by log-sum-exp (flash-decoding; see
+/// ``Blocking/keySplitCount(items:rows:keys:)`` and ``mergeKeyRanges(_:rows:rowsPerHead:dv:rules:queryHeadCount:partialOutput:partialLogSumExp:into:logSumExp:kernels:)``).
+///
+/// Extra memory: one `Bq × Bk` tile and two `Bq` vectors per worker — independent of `Nq · Nk`
+/// (with split keys, also each range's partial rows: `splits · B · Hq · Nq · (Dv + 1)`). Results do not depend on the number of threads: each item is
 /// computed by one worker in a fixed order, with OpenBLAS held at one thread.
 enum FusedAttention {
   /// The tile sizes of the fused kernel.
@@ -58,6 +63,23 @@ enum FusedAttention {
 
     /// The work items a problem should have at least, for the cores to share them.
     static let minimumItemCount = 8
+
+    /// The fewest keys one part of a split key range gets (``keySplitCount(items:rows:keys:)``).
+    static let minimumKeysPerSplit = 1024
+
+    /// Into how many ranges the keys of each work item are split (flash-decoding): enough for
+    /// ``minimumItemCount`` items in all when a decoding-like problem — at most
+    /// ``BLAS/matrixVectorRows`` query rows per item, so its tiles are streamed, not multiplied —
+    /// has fewer items than that (a few heads against a long cache), with at least
+    /// ``minimumKeysPerSplit`` keys per range; else 1. Each range is computed as an item of its
+    /// own (output rows normalised within the range, and their log-sum-exp), and the ranges are
+    /// merged by their log-sum-exps, exactly in real arithmetic. Depends on the shape only.
+    static func keySplitCount(items: Int, rows: Int, keys: Int) -> Int {
+      guard items > 0, items < minimumItemCount, rows <= BLAS.matrixVectorRows,
+        keys >= 2 * minimumKeysPerSplit
+      else { return 1 }
+      return Swift.min((minimumItemCount + items - 1) / items, keys / minimumKeysPerSplit)
+    }
 
     /// How many query heads one work item computes together: the `Hq / Hkv` heads that share a
     /// key/value head when their queries fit one block (`Nq·g ≤ 256` rows, one unpacked
@@ -112,20 +134,50 @@ enum FusedAttention {
                 multiplier: plan.smallProducts ? .small(kernels) : .blas,
                 kernels: kernels)
               let group = plan.headGroup
+              let splits = plan.keySplits
+              // With split keys each range writes its own partial rows and log-sum-exps, merged
+              // after all items (see Blocking.keySplitCount).
+              let partialRows = splits > 1 ? headCount * p.queryCount : 0
+              let partialOutput = UnsafeMutablePointer<Scalar>.allocate(
+                capacity: splits * partialRows * p.valueDimension)
+              let partialLogSumExp = UnsafeMutablePointer<Scalar>.allocate(
+                capacity: splits * partialRows)
+              defer {
+                partialOutput.deallocate()
+                partialLogSumExp.deallocate()
+              }
+              let contexts =
+                splits == 1
+                ? [context]
+                : (0..<splits).map { split in
+                  context.keyRange(
+                    split, of: splits,
+                    output: partialOutput + split * partialRows * p.valueDimension,
+                    logSumExp: partialLogSumExp + split * partialRows)
+                }
               ParallelWork.forEachItem(
-                count: headCount / group * blocks.count, maximumWorkers: plan.workerCount
+                count: headCount / group * blocks.count * splits, maximumWorkers: plan.workerCount
               ) { nextItem in
                 var scratch = Scratch<Scalar>(
                   blocking: blocking, centredKeyDimension: plan.centresKeys ? p.keyDimension : 0,
                   transposedKeyDimension: plan.smallProducts ? p.keyDimension : 0)
-                while let item = nextItem() {
+                while let splitItem = nextItem() {
+                  let item = splitItem / splits
                   // Within a head the last query blocks come first: under a causal mask they
                   // are the longest, and starting them early balances the workers' ends.
                   let head = item / blocks.count * group
                   let block = blocks[blocks.count - 1 - item % blocks.count]
-                  context.run(head: head, heads: group, block: block, scratch: &scratch)
+                  contexts[splitItem % splits].run(
+                    head: head, heads: group, block: block, scratch: &scratch)
                 }
                 scratch.deallocate()
+              }
+              if splits > 1 {
+                mergeKeyRanges(
+                  splits, rows: partialRows, rowsPerHead: p.queryCount, dv: p.valueDimension,
+                  rules: p.rules, queryHeadCount: p.queryHeadCount, partialOutput: partialOutput,
+                  partialLogSumExp: partialLogSumExp, into: o.baseAddress!,
+                  logSumExp: lse.baseAddress!, kernels: kernels)
               }
             }
           }
@@ -135,6 +187,60 @@ enum FusedAttention {
     return (output, nil, extras.contains(.logSumExp) ? logSumExp : nil)
   }
 
+  /// Merges the partial rows of `splits` key ranges (row `r` of range `s` at
+  /// `partialOutput[(s·rows + r)·dv…]`, its log-sum-exp `λ_s` at `partialLogSumExp[s·rows + r]`):
+  ///
+  /// ```
+  /// Λ = log(Σ_s e^λ_s (+ e^σ with a sink σ));   O = Σ_s e^(λ_s − Λ) · O_s
+  /// ```
+  ///
+  /// computed around `M = max(λ_s, σ)`. Exact in real arithmetic: each `O_s` is its range's
+  /// softmax-weighted mean, and `e^(λ_s − Λ)` is the share of the whole row's softmax mass in
+  /// range `s`. The NaN policy carries over: a NaN `λ_s` (a NaN logit in the range) makes the row
+  /// NaN; a range the row sees no key of (`λ_s = −∞`, zeros) contributes nothing, also when it
+  /// is the only one (zeros and `−∞`, or `σ` with a sink); a NaN or infinite value in `O_s`
+  /// propagates wherever its range's weight is not exactly 0.
+  static func mergeKeyRanges<Scalar: AttentionScalar>(
+    _ splits: Int, rows: Int, rowsPerHead: Int, dv: Int, rules: AttentionRules<Scalar>,
+    queryHeadCount: Int, partialOutput: UnsafePointer<Scalar>,
+    partialLogSumExp: UnsafePointer<Scalar>, into output: UnsafeMutablePointer<Scalar>,
+    logSumExp: UnsafeMutablePointer<Scalar>, kernels: VectorKernels
+  ) {
+    for row in 0..<rows {
+      let out = output + row * dv
+      var maximum = -Scalar.infinity
+      var isNaN = false
+      for split in 0..<splits {
+        let λ = partialLogSumExp[split * rows + row]
+        if λ.isNaN { isNaN = true } else if λ > maximum { maximum = λ }
+      }
+      let sink = rules.sink(head: (row / rowsPerHead) % queryHeadCount)
+      if let sink, sink > maximum { maximum = sink }
+      if isNaN {
+        out.update(repeating: .nan, count: dv)
+        logSumExp[row] = .nan
+        continue
+      }
+      out.update(repeating: 0, count: dv)
+      guard maximum != -Scalar.infinity else {
+        logSumExp[row] = -Scalar.infinity
+        continue
+      }
+      var sum = sink.map { Scalar.exponential($0 - maximum) } ?? 0
+      for split in 0..<splits {
+        sum += Scalar.exponential(partialLogSumExp[split * rows + row] - maximum)
+      }
+      for split in 0..<splits {
+        let weight =
+          Scalar.exponential(partialLogSumExp[split * rows + row] - maximum) / sum
+        guard weight != 0 else { continue }
+        let part = partialOutput + (split * rows + row) * dv
+        for j in 0..<dv { out[j] += weight * part[j] }
+      }
+      logSumExp[row] = maximum + Scalar.logarithm(sum)
+    }
+  }
+
   /// Plans and runs the fused path with the given tile sizes instead of the standard ones (the
   /// tests and the fuzzer cross tile boundaries with small tiles), and optionally the vector
   /// loops of one instruction set (the tests run each) and the choice of multiplier
@@ -142,12 +248,13 @@ enum FusedAttention {
   static func compute<Scalar: AttentionScalar>(
     _ problem: AttentionProblem<Scalar>, query: [Scalar], key: [Scalar], value: [Scalar],
     extras: AttentionOutputs, blocking: Blocking, kernels: VectorKernels = .active,
-    smallProducts: Bool? = nil
+    smallProducts: Bool? = nil, keySplits: Int? = nil
   ) -> (output: [Scalar], probabilities: [Scalar]?, logSumExp: [Scalar]?) {
     compute(
       problem,
       plan: AttentionPlan(
-        problem, path: .fused, extras: extras, blocking: blocking, smallProducts: smallProducts),
+        problem, path: .fused, extras: extras, blocking: blocking, smallProducts: smallProducts,
+        keySplits: keySplits),
       query: query, key: key, value: value, extras: extras, kernels: kernels)
   }
 
@@ -220,6 +327,22 @@ enum FusedAttention {
     let multiplier: TileProducts.Multiplier
     /// The vector loops of the softmax passes (``VectorKernels/active`` unless a test asks).
     let kernels: VectorKernels
+    /// With split keys (``Blocking/keySplitCount(items:rows:keys:)``): which of how many equal
+    /// parts of each block's key range this context computes, into partial buffers whose rows
+    /// are normalised within the part, sinks left to the merge. `nil`: the whole range.
+    var keySplit: (index: Int, count: Int)? = nil
+
+    /// This context for part `index` of `count` of every block's keys, writing its rows and
+    /// log-sum-exps to `output` and `logSumExp` (laid out as the whole call's).
+    func keyRange(
+      _ index: Int, of count: Int, output: UnsafeMutablePointer<Scalar>,
+      logSumExp: UnsafeMutablePointer<Scalar>
+    ) -> Context {
+      Context(
+        problem: problem, blocking: blocking, query: query, key: key, value: value,
+        output: output, logSumExp: logSumExp, centresKeys: false, wantsLogSumExp: true,
+        multiplier: multiplier, kernels: kernels, keySplit: (index, count))
+    }
 
     /// Where one block of queries of one or more heads (sharing a key/value head) sits: row `r`
     /// is query `firstQuery + r % queriesPerHead` of head `firstHead + r / queriesPerHead`.
@@ -276,8 +399,17 @@ enum FusedAttention {
       func band(_ index: Int) -> Range<Int> {
         rules.keyBand(batch: b, query: rowsInfo.firstQuery + index, in: segment)
       }
-      let keyStart = band(0).lowerBound
-      let keyEnd = band(queriesPerHead - 1).upperBound
+      var keyStart = band(0).lowerBound
+      var keyEnd = band(queriesPerHead - 1).upperBound
+      if let keySplit {
+        // Equal parts of whole tiles, so a split never cuts a tile that the whole range keeps.
+        let tiles = (keyEnd - keyStart + blocking.keyColumns - 1) / blocking.keyColumns
+        let tilesPerPart = (tiles + keySplit.count - 1) / keySplit.count
+        let start = Swift.min(
+          keyEnd, keyStart + keySplit.index * tilesPerPart * blocking.keyColumns)
+        keyEnd = Swift.min(keyEnd, start + tilesPerPart * blocking.keyColumns)
+        keyStart = start
+      }
       let centre =
         centresKeys
         ? centring(rowsInfo, rows: rows, keys: keyStart..<keyEnd, scratch: scratch) : nil
@@ -342,7 +474,7 @@ enum FusedAttention {
         // Centred keys moved the row's logits by −δ: the log-sum-exp gets δ back, the sink −δ.
         // In Double, so adding it back costs no more than the one rounding of the result.
         let shift = centre == nil ? 0 : scratch.rowShift[i]
-        if let sink = rules.sink(head: h).map({ Scalar(Double($0) - shift) }) {
+        if keySplit == nil, let sink = rules.sink(head: h).map({ Scalar(Double($0) - shift) }) {
           // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
           // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ.
           let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
@@ -358,7 +490,9 @@ enum FusedAttention {
           // Every logit was -infinity. A row that sees no key keeps its zeros; a row that sees
           // keys whose logits are all -infinity (an infinite Q or K) is NaN, as IEEE arithmetic
           // makes it (exp(−∞ − (−∞))) and as the other paths give. Rare: asked key by key.
-          if rules.seesAnyKey(batch: b, head: h, query: rowsInfo.query(ofRow: i)) {
+          if rules.seesAnyKey(
+            batch: b, head: h, query: rowsInfo.query(ofRow: i), among: keyStart..<keyEnd)
+          {
             (out + i * dv).update(repeating: .nan, count: dv)
             logSumExp[row] = .nan
           } else {
