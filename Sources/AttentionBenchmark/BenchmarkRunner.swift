@@ -193,9 +193,12 @@ struct BenchmarkRunner {
     let rounds = rivals.contains { $0.note == nil } ? Swift.max(1, settings.rounds) : 1
     let perRound = Swift.max(1, (repetitions + rounds - 1) / rounds)
     var times = [Double]()
+    // Every contender starts each of its turns with one untimed run: after the settling pause
+    // the cores, caches and thread pools are cold, which weighs on sub-millisecond cases,
+    // whichever side runs first.
     for round in 0..<rounds {
       if round > 0 { Timing.settle() }
-      times += try Timing.measure(warmups: 0, repetitions: perRound) {
+      times += try Timing.measure(warmups: 1, repetitions: perRound) {
         Sink.consume(try attention(backend).scalars[0])
       }
       for index in rivals.indices where rivals[index].note == nil {
@@ -208,8 +211,7 @@ struct BenchmarkRunner {
           runs = Swift.max(1, Swift.min(perRound, affordable))
         }
         do {
-          rivalTimes[name, default: []] += try contenders!.time(
-            name, warmups: round == 0 ? 1 : 0, runs: runs)
+          rivalTimes[name, default: []] += try contenders!.time(name, warmups: 1, runs: runs)
         } catch {
           rivals[index].note = "\(error)"
         }
