@@ -44,6 +44,13 @@ struct KeySplitTests {
     // 1 head: 8 items wanted, but no range below 1,024 keys: 3,000 keys give 2.
     #expect(try splits([1, 1, 1, 64], [1, 1, 3000, 64]) == 2)
     #expect(try splits([1, 1, 4, 64], [1, 1, 65536, 64], causal: .bottomRight) == 8)
+    // 2 query heads sharing 1 key/value head: grouped (K and V read once), 8 ranges.
+    #expect(try splits([1, 2, 1, 64], [1, 1, 65536, 64]) == 8)
+    let shared = try AttentionProblem(
+      query: Tensor<Float>(zeros: [1, 2, 1, 64]), key: Tensor<Float>(zeros: [1, 1, 65536, 64]),
+      value: Tensor<Float>(zeros: [1, 1, 65536, 64]), mask: .none, causal: nil, keyLengths: nil,
+      scale: nil)
+    #expect(AttentionPlan(shared, path: .fused, extras: []).headGroup == 2)
     // Enough items already, too many rows per item, too few keys: no split.
     #expect(try splits([1, 8, 1, 64], [1, 8, 4096, 64]) == 1)
     #expect(try splits([1, 2, 5, 64], [1, 2, 4096, 64]) == 1)
@@ -154,5 +161,32 @@ struct KeySplitTests {
       returning: .logSumExp)
     expectClose(fused.output, materialized.output, tolerance: Tolerance.floatVersusFloat)
     expectClose(fused.logSumExp!, materialized.logSumExp!, tolerance: Tolerance.floatVersusFloat)
+  }
+
+  @Test("Four query heads on one key/value head: grouped and split, every variant, vs float64")
+  func groupedAndSplit() throws {
+    var data = TestData(seed: 68)
+    let q: Tensor<Float> = data.normal([1, 4, 1, 16])
+    let k: Tensor<Float> = data.normal([1, 1, 5000, 16])
+    let v: Tensor<Float> = data.normal([1, 1, 5000, 8])
+    let window = AttentionWindow(keysBefore: 4500, keysAfter: 0)
+    let (softcap, slopes, sinks): (Float, [Float], [Float]) = (
+      20, [0.001, 0.002, 0, 0.0005], [1, -1, 3, 0]
+    )
+    let problem = try AttentionProblem(
+      query: q, key: k, value: v, mask: .none, causal: .bottomRight, keyLengths: nil, scale: nil,
+      window: window, softcap: softcap, alibiSlopes: slopes, sinks: sinks)
+    let plan = AttentionPlan(problem, path: .fused, extras: .logSumExp)
+    #expect(
+      plan.headGroup == 4 && plan.keySplits == 4,
+      "group \(plan.headGroup), splits \(plan.keySplits)")
+    let result = try scaledDotProductAttention(
+      query: q, key: k, value: v, causal: .bottomRight, window: window, softcap: softcap,
+      alibiSlopes: slopes, sinks: sinks, backend: .blas, returning: .logSumExp)
+    let reference = ReferenceAttention(
+      query: q, key: k, value: v, causal: .bottomRight, window: window, softcap: softcap,
+      alibiSlopes: slopes, sinks: sinks)
+    expectClose(result.output, reference.output, tolerance: Tolerance.floatVersusDouble)
+    expectClose(result.logSumExp!, reference.logSumExp, tolerance: Tolerance.floatVersusDouble)
   }
 }

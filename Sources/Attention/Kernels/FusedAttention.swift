@@ -83,17 +83,23 @@ enum FusedAttention {
 
     /// How many query heads one work item computes together: the `Hq / Hkv` heads that share a
     /// key/value head when their queries fit one block (`Nq·g ≤ 256` rows, one unpacked
-    /// sequence) and there are still at least ``minimumItemCount`` items; else 1. Decoding with
+    /// sequence) and there are still at least ``minimumItemCount`` items, or fewer items whose keys
+    /// are split (``keySplitCount(items:rows:keys:)``); else 1. Decoding with
     /// grouped-query attention then streams each K and V tile once for the whole group instead
     /// of once per query head. Depends on the shape only, never on the thread count, so results
     /// stay bit-identical whatever ``AttentionThreads/maximumCount`` is.
     static func headGroup<Scalar: AttentionScalar>(for problem: AttentionProblem<Scalar>) -> Int {
       let group = problem.groupSize
       guard group > 1, problem.rules.segments.count == 1,
-        problem.queryCount * group <= 256,
-        problem.batchCount * problem.keyValueHeadCount >= minimumItemCount
+        problem.queryCount * group <= 256
       else { return 1 }
-      return group
+      let items = problem.batchCount * problem.keyValueHeadCount
+      if items >= minimumItemCount { return group }
+      // Too few groups to share, but a decoding step whose keys will be split among the cores
+      // instead (keySplitCount): grouped, K and V are still read once.
+      let splits = keySplitCount(
+        items: items, rows: problem.queryCount * group, keys: problem.keyCount)
+      return splits > 1 ? group : 1
     }
   }
 
