@@ -67,30 +67,9 @@ struct RunningAttention<Scalar: AttentionScalar> {
               for i in 0..<m {
                 let row = bh * rowCount + firstRow + i
                 sawKey[row] = true
-                let incoming = partialLSE[bh * m + i]
-                let current = lse[row]
-                if incoming == -.infinity { continue }  // nothing visible has weight here
-                let source = (bh * m + i) * dv
-                let target = row * dv
-                if current == -.infinity {
-                  for e in 0..<dv { out[target + e] = partial[source + e] }
-                  lse[row] = incoming
-                  continue
-                }
-                if current.isNaN || incoming.isNaN || current == .infinity
-                  || incoming == .infinity
-                {
-                  for e in 0..<dv { out[target + e] = .nan }
-                  lse[row] = .nan
-                  continue
-                }
-                let merged = logAddExp(current, incoming)
-                let keep = Scalar.exponential(current - merged)
-                let add = Scalar.exponential(incoming - merged)
-                for e in 0..<dv {
-                  out[target + e] = out[target + e] * keep + partial[source + e] * add
-                }
-                lse[row] = merged
+                LogSumExpMerge.add(
+                  partial.baseAddress! + (bh * m + i) * dv, logSumExp: partialLSE[bh * m + i],
+                  into: out.baseAddress! + row * dv, logSumExp: &lse[row], count: dv)
               }
             }
           }
@@ -127,29 +106,10 @@ struct RunningAttention<Scalar: AttentionScalar> {
         }
         continue
       }
-      if current.isNaN { continue }
-      if current == -.infinity {
-        logSumExp[row] = sink
-        continue
+      output.withUnsafeMutableBufferPointer { out in
+        LogSumExpMerge.addSink(
+          sink, into: out.baseAddress! + row * dv, logSumExp: &logSumExp[row], count: dv)
       }
-      if current == .infinity {
-        for e in 0..<dv { output[row * dv + e] = .nan }
-        logSumExp[row] = .nan
-        continue
-      }
-      let merged = logAddExp(current, sink)
-      let keep = Scalar.exponential(current - merged)
-      for e in 0..<dv { output[row * dv + e] *= keep }
-      logSumExp[row] = merged
     }
   }
-}
-
-/// `log(e^a + e^b)` for finite or `-infinity` arguments, not both `-infinity` (the callers
-/// settle those cases first): the one merge rule of two log-sum-exps.
-@inline(__always)
-private func logAddExp<Scalar: AttentionScalar>(_ a: Scalar, _ b: Scalar) -> Scalar {
-  let largest = Swift.max(a, b)
-  return largest
-    + Scalar.logarithm(Scalar.exponential(a - largest) + Scalar.exponential(b - largest))
 }

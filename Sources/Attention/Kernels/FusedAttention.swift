@@ -21,7 +21,7 @@
 ///
 /// Decoding-like problems with too few items for the cores split each item's keys into ranges
 /// computed as items of their own and merged by log-sum-exp (flash-decoding; see
-/// ``Blocking/keySplitCount(items:rows:keys:)`` and ``mergeKeyRanges(_:rows:rowsPerHead:dv:rules:queryHeadCount:partialOutput:partialLogSumExp:into:logSumExp:kernels:)``).
+/// ``Blocking/keySplitCount(items:rows:keys:)`` and ``mergeKeyRanges(_:rows:rowsPerHead:dv:rules:queryHeadCount:partialOutput:partialLogSumExp:into:logSumExp:)``).
 ///
 /// Extra memory: one `Bq × Bk` tile and two `Bq` vectors per worker — independent of `Nq · Nk`
 /// (with split keys, also each range's partial rows: `splits · B · Hq · Nq · (Dv + 1)`). Results do not depend on the number of threads: each item is
@@ -183,7 +183,7 @@ enum FusedAttention {
                   splits, rows: partialRows, rowsPerHead: p.queryCount, dv: p.valueDimension,
                   rules: p.rules, queryHeadCount: p.queryHeadCount, partialOutput: partialOutput,
                   partialLogSumExp: partialLogSumExp, into: o.baseAddress!,
-                  logSumExp: lse.baseAddress!, kernels: kernels)
+                  logSumExp: lse.baseAddress!)
               }
             }
           }
@@ -194,56 +194,31 @@ enum FusedAttention {
   }
 
   /// Merges the partial rows of `splits` key ranges (row `r` of range `s` at
-  /// `partialOutput[(s·rows + r)·dv…]`, its log-sum-exp `λ_s` at `partialLogSumExp[s·rows + r]`):
-  ///
-  /// ```
-  /// Λ = log(Σ_s e^λ_s (+ e^σ with a sink σ));   O = Σ_s e^(λ_s − Λ) · O_s
-  /// ```
-  ///
-  /// computed around `M = max(λ_s, σ)`. Exact in real arithmetic: each `O_s` is its range's
-  /// softmax-weighted mean, and `e^(λ_s − Λ)` is the share of the whole row's softmax mass in
-  /// range `s`. The NaN policy carries over: a NaN `λ_s` (a NaN logit in the range) makes the row
-  /// NaN; a range the row sees no key of (`λ_s = −∞`, zeros) contributes nothing, also when it
-  /// is the only one (zeros and `−∞`, or `σ` with a sink); a NaN or infinite value in `O_s`
-  /// propagates wherever its range's weight is not exactly 0.
+  /// `partialOutput[(s·rows + r)·dv…]`, its log-sum-exp `λ_s` at `partialLogSumExp[s·rows + r]`)
+  /// one range after the other by ``LogSumExpMerge`` — `Λ = log Σ_s e^λ_s`, `O = Σ_s e^(λ_s − Λ)·O_s`,
+  /// exact in real arithmetic — then adds each head's sink (`Λ ← log(e^Λ + e^σ)`). A range the
+  /// row sees no key of (`λ_s = −∞`, zeros) contributes nothing, also when it is the only one
+  /// (zeros and `−∞`, or `σ` with a sink); a NaN `λ_s` (a NaN logit in the range) makes the row
+  /// NaN.
   static func mergeKeyRanges<Scalar: AttentionScalar>(
     _ splits: Int, rows: Int, rowsPerHead: Int, dv: Int, rules: AttentionRules<Scalar>,
     queryHeadCount: Int, partialOutput: UnsafePointer<Scalar>,
     partialLogSumExp: UnsafePointer<Scalar>, into output: UnsafeMutablePointer<Scalar>,
-    logSumExp: UnsafeMutablePointer<Scalar>, kernels: VectorKernels
+    logSumExp: UnsafeMutablePointer<Scalar>
   ) {
     for row in 0..<rows {
       let out = output + row * dv
-      var maximum = -Scalar.infinity
-      var isNaN = false
-      for split in 0..<splits {
-        let λ = partialLogSumExp[split * rows + row]
-        if λ.isNaN { isNaN = true } else if λ > maximum { maximum = λ }
-      }
-      let sink = rules.sink(head: (row / rowsPerHead) % queryHeadCount)
-      if let sink, sink > maximum { maximum = sink }
-      if isNaN {
-        out.update(repeating: .nan, count: dv)
-        logSumExp[row] = .nan
-        continue
-      }
       out.update(repeating: 0, count: dv)
-      guard maximum != -Scalar.infinity else {
-        logSumExp[row] = -Scalar.infinity
-        continue
-      }
-      var sum = sink.map { Scalar.exponential($0 - maximum) } ?? 0
+      var λ = -Scalar.infinity
       for split in 0..<splits {
-        sum += Scalar.exponential(partialLogSumExp[split * rows + row] - maximum)
+        LogSumExpMerge.add(
+          partialOutput + (split * rows + row) * dv,
+          logSumExp: partialLogSumExp[split * rows + row], into: out, logSumExp: &λ, count: dv)
       }
-      for split in 0..<splits {
-        let weight =
-          Scalar.exponential(partialLogSumExp[split * rows + row] - maximum) / sum
-        guard weight != 0 else { continue }
-        let part = partialOutput + (split * rows + row) * dv
-        for j in 0..<dv { out[j] += weight * part[j] }
+      if let sink = rules.sink(head: (row / rowsPerHead) % queryHeadCount) {
+        LogSumExpMerge.addSink(sink, into: out, logSumExp: &λ, count: dv)
       }
-      logSumExp[row] = maximum + Scalar.logarithm(sum)
+      logSumExp[row] = λ
     }
   }
 

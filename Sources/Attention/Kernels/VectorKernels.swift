@@ -1,8 +1,10 @@
 internal import CAttentionKernels
 
 /// The inner vector loops of the row softmax and the non-finite scan — exp with the running sum,
-/// row maximum, scaling, the scan — and the small tiles' matrix product, compiled in C once per
-/// instruction set and chosen once per process. The only Swift door to the `CAttentionKernels` module.
+/// row maximum, scaling, the scan — the small tiles' matrix product, decoding's matrix-vector
+/// product (optionally split over the C target's helper threads) and the MLP activations,
+/// compiled in C once per instruction set and chosen once per process. The only Swift door to the
+/// `CAttentionKernels` module.
 ///
 /// Why C: Swift has no per-function target attribute, so a plain `swift build` compiles Swift
 /// SIMD code for the x86-64 baseline (SSE2, no FMA), ~20 % slower on the fused path than a

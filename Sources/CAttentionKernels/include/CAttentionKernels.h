@@ -1,5 +1,7 @@
 // The hot row loops of the attention kernels (exp with the running sum, row maximum, scaling, the
-// non-finite scan) and the activations of transformer MLPs, compiled once per x86 instruction set and chosen at run time.
+// non-finite scan), the small tiles' matrix product, decoding's matrix-vector product and the
+// activations of transformer MLPs, compiled once per x86 instruction set and chosen at run time;
+// and the helper threads that split a matrix-vector product across cores (MatrixVectorPool.c).
 //
 // An implementation detail of the `Attention` module, with no stable API: only
 // `Sources/Attention/Kernels/VectorKernels.swift` imports it. Swift has no per-function target
