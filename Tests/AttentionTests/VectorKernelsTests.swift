@@ -253,6 +253,12 @@ struct VectorKernelsTests {
     return shapes
   }()
 
+  /// The tolerance of a product's result against Double: a `Float` sum of up to 100 products
+  /// (``Tolerance/floatVersusDouble``), or in `Double` a short computation.
+  static func productTolerance<S: AttentionScalar>(_: S.Type) -> Double {
+    S.self == Float.self ? Tolerance.floatVersusDouble : Tolerance.doubleShortComputation
+  }
+
   /// Runs the small product on `m × k` and `k × n` operands stored with padded row strides into a
   /// `C` whose padding holds a sentinel, against a Double computation of the same formula.
   static func expectProduct<S: AttentionScalar>(
@@ -296,8 +302,7 @@ struct VectorKernelsTests {
     }
     expectClose(
       actual, expected,
-      tolerance: S.self == Float.self
-        ? Tolerance.floatVersusDouble : Tolerance.doubleShortComputation,
+      tolerance: productTolerance(S.self),
       "\(kernels.level) \(S.self) \(m)×\(n)×\(k) accumulate \(accumulate)")
   }
 
@@ -353,8 +358,7 @@ struct VectorKernelsTests {
       "\(kernels.level) \(S.self) \(rows)×\(columns) wrote past y")
     expectClose(
       Array(y[..<rows]), expected,
-      tolerance: S.self == Float.self
-        ? Tolerance.floatVersusDouble : Tolerance.doubleShortComputation,
+      tolerance: productTolerance(S.self),
       "\(kernels.level) \(S.self) \(rows)×\(columns) accumulate \(accumulate) workers \(workers)")
   }
 
