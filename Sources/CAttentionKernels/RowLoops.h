@@ -10,7 +10,7 @@
 #define L ATTN_LANES
 #define OP ATTN_OP
 
-ATTN_KERNEL T ATTN_NAME(max)(const T *row, size_t count) {
+ATTN_INLINE T ATTN_NAME(max_one)(const T *row, size_t count) {
   // Four accumulators: with one, every step would wait for the previous maximum (3–4 cycles).
   // An accumulator takes a value only when it compares greater, so none ever holds a NaN.
   V m0 = OP(splat)(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
@@ -28,7 +28,7 @@ ATTN_KERNEL T ATTN_NAME(max)(const T *row, size_t count) {
   return OP(max_lanes)(OP(max_skip_nan)(m0, m2));
 }
 
-ATTN_KERNEL T ATTN_NAME(exp_sum)(T *row, size_t count, T shift) {
+ATTN_INLINE T ATTN_NAME(exp_sum_one)(T *row, size_t count, T shift) {
   const V s = OP(splat)(shift);
   // Two vectors per step into two sums: the exps of a step overlap, and the sums' additions do
   // not wait on each other.
@@ -58,7 +58,7 @@ ATTN_KERNEL T ATTN_NAME(exp_sum)(T *row, size_t count, T shift) {
   return OP(sum)(OP(add)(sum0, sum1));
 }
 
-ATTN_KERNEL void ATTN_NAME(scale)(T *row, size_t count, T factor) {
+ATTN_INLINE void ATTN_NAME(scale_one)(T *row, size_t count, T factor) {
   const V f = OP(splat)(factor);
   size_t j = 0;
   for (; j + 2 * L <= count; j += 2 * L) {
@@ -70,6 +70,38 @@ ATTN_KERNEL void ATTN_NAME(scale)(T *row, size_t count, T factor) {
     j += L;
   }
   if (j < count) OP(store_tail)(row + j, count - j, OP(mul)(OP(load_tail)(row + j, count - j, 0), f));
+}
+
+// The kernels of one row, and of `row_count` rows `stride` apart with one result (maximum, sum)
+// or argument (shift, factor) per row: the fused kernel's tiles of short rows (64 keys) spend as
+// long in the calls and loop set-up as in the arithmetic when called row by row, and in one loop
+// the out-of-order core overlaps one row's exps with the next row's.
+
+ATTN_KERNEL T ATTN_NAME(max)(const T *row, size_t count) { return ATTN_NAME(max_one)(row, count); }
+
+ATTN_KERNEL T ATTN_NAME(exp_sum)(T *row, size_t count, T shift) {
+  return ATTN_NAME(exp_sum_one)(row, count, shift);
+}
+
+ATTN_KERNEL void ATTN_NAME(scale)(T *row, size_t count, T factor) {
+  ATTN_NAME(scale_one)(row, count, factor);
+}
+
+ATTN_KERNEL void ATTN_NAME(max_rows)(const T *rows, size_t count, size_t row_count, size_t stride,
+                                     T *maxima) {
+  for (size_t r = 0; r < row_count; ++r) maxima[r] = ATTN_NAME(max_one)(rows + r * stride, count);
+}
+
+ATTN_KERNEL void ATTN_NAME(exp_sum_rows)(T *rows, size_t count, size_t row_count, size_t stride,
+                                         const T *shifts, T *sums) {
+  for (size_t r = 0; r < row_count; ++r) {
+    sums[r] = ATTN_NAME(exp_sum_one)(rows + r * stride, count, shifts[r]);
+  }
+}
+
+ATTN_KERNEL void ATTN_NAME(scale_rows)(T *rows, size_t count, size_t row_count, size_t stride,
+                                       const T *factors) {
+  for (size_t r = 0; r < row_count; ++r) ATTN_NAME(scale_one)(rows + r * stride, count, factors[r]);
 }
 
 ATTN_KERNEL bool ATTN_NAME(has_nonfinite)(const T *values, size_t count) {

@@ -123,7 +123,9 @@ struct MemoryBudgetTests {
     #expect(plan.workerCount == 2)
     #expect(plan.queryBlocks.map(\.queries) == [0..<256, 256..<300])
     let outputAndLogSumExp = 4 * (2 * 4 * 300 * 8 + 2 * 4 * 300)
-    let tiles = 4 * 2 * (256 * 512 + 2 * 256)
+    // Per worker: the score tile and five numbers per row (running maximum and sum; a tile's
+    // maxima, shifts and sums).
+    let tiles = 4 * 2 * (256 * 512 + 5 * 256)
     // Key centring (no softcap, 300 queries per key/value head): each worker's key centre (8),
     // centred key tile (512 × 8) and ones (512), and the Doubles of the row shifts (256) and their
     // workspace ((16 + 1) × 8).

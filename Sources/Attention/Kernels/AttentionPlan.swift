@@ -149,7 +149,8 @@ struct AttentionPlan: Sendable {
       }
       buffers.append(
         buffer("tiles per worker", [workerCount, blocking.queryRows, blocking.keyColumns]))
-      buffers.append(buffer("row maxima and sums", [workerCount, 2, blocking.queryRows]))
+      // Running maxima and sums, and a tile's maxima, shifts and sums.
+      buffers.append(buffer("row maxima and sums", [workerCount, 5, blocking.queryRows]))
       usesSmallProducts =
         smallProducts
         ?? TileProducts.fitSmallProduct(

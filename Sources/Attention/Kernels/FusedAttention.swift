@@ -239,13 +239,19 @@ enum FusedAttention {
       query: query, key: key, value: value, extras: extras, kernels: kernels)
   }
 
-  /// One worker's tiles: the scores/probabilities `Bq × Bk`, the running row max and sum, when
+  /// One worker's tiles: the scores/probabilities `Bq × Bk`, the running row max and sum, a
+  /// tile's per-row maxima, shifts and sums, when
   /// the keys are centred (``KeyCentring``) the key centre, the centred key tile `Bk × Dk` and
   /// each row's logit shift, and with the small product the transposed key tile `Dk × Bk`.
   struct Scratch<Scalar: AttentionScalar> {
     let scores: UnsafeMutablePointer<Scalar>
     let rowMaximum: UnsafeMutablePointer<Scalar>
     let rowSum: UnsafeMutablePointer<Scalar>
+    /// Per row of a tile: its new running maximum, the shift its logits are exponentiated with
+    /// (also the final scale factors), and its sum of weights.
+    let tileMaximum: UnsafeMutablePointer<Scalar>
+    let tileShift: UnsafeMutablePointer<Scalar>
+    let tileSum: UnsafeMutablePointer<Scalar>
     let keyCentre: UnsafeMutablePointer<Scalar>
     /// `Bk` ones: the vector of the centring's matrix-vector products.
     let ones: UnsafeBufferPointer<Scalar>
@@ -263,6 +269,9 @@ enum FusedAttention {
       ).bindMemory(to: Scalar.self, capacity: blocking.queryRows * blocking.keyColumns)
       rowMaximum = .allocate(capacity: blocking.queryRows)
       rowSum = .allocate(capacity: blocking.queryRows)
+      tileMaximum = .allocate(capacity: blocking.queryRows)
+      tileShift = .allocate(capacity: blocking.queryRows)
+      tileSum = .allocate(capacity: blocking.queryRows)
       keyCentre = .allocate(capacity: centredKeyDimension)
       let ones = UnsafeMutableBufferPointer<Scalar>.allocate(
         capacity: centredKeyDimension > 0 ? blocking.keyColumns : 0)
@@ -280,6 +289,9 @@ enum FusedAttention {
       scores.deallocate()
       rowMaximum.deallocate()
       rowSum.deallocate()
+      tileMaximum.deallocate()
+      tileShift.deallocate()
+      tileSum.deallocate()
       keyCentre.deallocate()
       ones.deallocate()
       shiftWorkspace.deallocate()
@@ -373,7 +385,13 @@ enum FusedAttention {
       let out = output + rowsInfo.firstRow * dv
       let m = scratch.rowMaximum
       let l = scratch.rowSum
-      out.update(repeating: 0, count: rows * dv)
+      // The output rows are written by the first tile's `P·V` product when that tile covers
+      // every row (no zeroing pass: 4 % of a batch of short sentences), else zeroed first.
+      var outputWritten = false
+      func zeroOutput() {
+        if !outputWritten { out.update(repeating: 0, count: rows * dv) }
+        outputWritten = true
+      }
       m.update(repeating: -Scalar.infinity, count: rows)
       l.update(repeating: 0, count: rows)
       /// The key band of query `firstQuery + index` (the same for every head of the block).
@@ -421,13 +439,20 @@ enum FusedAttention {
         case .empty:
           break
         case .full:
-          process(rowsInfo, rows: 0..<rows, keys: keys, tile: tile, masked: false, scratch: scratch)
+          process(
+            rowsInfo, rows: 0..<rows, keys: keys, tile: tile, masked: false,
+            accumulate: outputWritten, scratch: scratch)
+          outputWritten = true
         case .partial
         where band(queriesPerHead - 1).lowerBound <= keys.lowerBound
           && band(0).upperBound >= keys.upperBound:
           // Every row's band covers the tile: only the mask tensor cuts it.
-          process(rowsInfo, rows: 0..<rows, keys: keys, tile: tile, masked: true, scratch: scratch)
+          process(
+            rowsInfo, rows: 0..<rows, keys: keys, tile: tile, masked: true,
+            accumulate: outputWritten, scratch: scratch)
+          outputWritten = true
         case .partial:
+          zeroOutput()
           // Head by head (bands grow with the query, not across heads), in slices of rows.
           for headStart in stride(from: 0, to: rows, by: queriesPerHead) {
             var start = 0
@@ -440,7 +465,7 @@ enum FusedAttention {
               if lower < upper {
                 process(
                   rowsInfo, rows: (headStart + start)..<(headStart + end), keys: lower..<upper,
-                  tile: tile, masked: true, scratch: scratch)
+                  tile: tile, masked: true, accumulate: true, scratch: scratch)
               }
               start = end
             }
@@ -448,8 +473,13 @@ enum FusedAttention {
         }
         firstKey = keys.upperBound
       }
+      // Rows that saw no tile at all keep zeros.
+      zeroOutput()
 
+      // Each row's final factor (1/l, or with a sink l's correction), applied to all rows at once.
+      let factor = scratch.tileShift
       for i in 0..<rows {
+        factor[i] = 1
         let row = rowsInfo.firstRow + i
         let h = rowsInfo.head(ofRow: i)
         // Centred keys moved the row's logits by −δ: the log-sum-exp gets δ back, the sink −δ.
@@ -461,7 +491,7 @@ enum FusedAttention {
           let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
           let correction = Scalar.exponential(m[i] - newMaximum)
           let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
-          RowSoftmax.scale(out + i * dv, count: dv, by: correction / sum, using: kernels)
+          factor[i] = correction / sum
           logSumExp[row] =
             wantsLogSumExp
             ? Scalar(Double(newMaximum) + Double(Scalar.logarithm(sum)) + shift) : 0
@@ -481,7 +511,7 @@ enum FusedAttention {
           }
           continue
         }
-        RowSoftmax.scale(out + i * dv, count: dv, by: 1 / l[i], using: kernels)
+        factor[i] = 1 / l[i]
         guard wantsLogSumExp else {
           logSumExp[row] = 0
           continue
@@ -491,6 +521,7 @@ enum FusedAttention {
           ? m[i] + Scalar.logarithm(l[i])
           : Scalar(Double(m[i]) + Double(Scalar.logarithm(l[i])) + shift)
       }
+      kernels.scale(rows: out, count: dv, rowCount: rows, stride: dv, by: factor)
     }
 
     /// The centre of the keys `keys` that the block's `rows` walk, with each row's logit shift in
@@ -530,9 +561,11 @@ enum FusedAttention {
 
     /// Scores, online-softmax step and `O += P·V` for the rows `rows` of a block of queries
     /// against the keys `keys`; `masked` when some of these rows may not see some of these keys.
+    /// Without `accumulate` the rows' output is written (`O = P·V`): their first tile, whose
+    /// running maxima are all `-infinity`, so nothing reads the output before.
     func process(
       _ info: Rows, rows: Range<Int>, keys: Range<Int>, tile: Tile, masked: Bool,
-      scratch: Scratch<Scalar>
+      accumulate: Bool, scratch: Scratch<Scalar>
     ) {
       let p = problem
       let rules = p.rules
@@ -548,22 +581,22 @@ enum FusedAttention {
         transposedKey: tile.transposedKeys.map { $0 + (keys.lowerBound - tile.firstKey) },
         transposedKeyStride: tile.transposedStride,
         into: scores, stride: ldS, multiplier: multiplier)
-      let prepares = masked || rules.modifiesLogits
-      for r in 0..<rows.count {
-        let i = rows.lowerBound + r
-        let query = info.query(ofRow: i)
-        let row = scores + r * ldS
-        if prepares {
+      if masked || rules.modifiesLogits {
+        for r in 0..<rows.count {
+          let i = rows.lowerBound + r
+          let query = info.query(ofRow: i)
           rules.prepareLogits(
-            row, keys: keys, band: rules.keyBand(batch: info.batch, query: query, in: info.segment),
+            scores + r * ldS, keys: keys,
+            band: rules.keyBand(batch: info.batch, query: query, in: info.segment),
             batch: info.batch, head: info.head(ofRow: i), query: query,
             position: rules.position(ofQuery: query, in: info.segment),
             segmentKeyStart: info.segment.keys.lowerBound)
         }
-        updateRow(
-          row, count: columns, maximum: scratch.rowMaximum + i, sum: scratch.rowSum + i,
-          output: out + r * dv, dv: dv)
       }
+      updateRows(
+        scores, count: columns, rowCount: rows.count, stride: ldS,
+        maximum: scratch.rowMaximum + rows.lowerBound, sum: scratch.rowSum + rows.lowerBound,
+        output: out, dv: dv, scratch: scratch)
       let values = value + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv
       // The value tile is scanned just before its product, not in a pass over all of V first:
       // the scan brings the tile into cache for the product, so V is read from memory once
@@ -576,38 +609,51 @@ enum FusedAttention {
         batch: info.batch, keys: keys,
         values: values,
         valuesAreFinite: !NonFinite.contains(values, count: keys.count * dv, using: kernels),
-        into: out, accumulate: true, multiplier: multiplier)
+        into: out, accumulate: accumulate, multiplier: multiplier)
     }
 
-    /// One step of the online softmax for one row: turns the row's masked logits into weights
-    /// `exp(S − m_new)`, updates the running maximum and sum, and rescales the output row
-    /// accumulated so far by `exp(m_old − m_new)` when the maximum grew.
+    /// One step of the online softmax for `rowCount` rows of a tile (`stride` apart): turns
+    /// each row's masked logits into weights `exp(S − m_new)`, updates its running maximum and
+    /// sum, and rescales the output row accumulated so far by `exp(m_old − m_new)` when the
+    /// maximum grew. The passes over the rows run one call each for the whole tile.
     @inline(__always)
-    func updateRow(
-      _ row: UnsafeMutablePointer<Scalar>, count: Int,
+    func updateRows(
+      _ scores: UnsafeMutablePointer<Scalar>, count: Int, rowCount: Int, stride: Int,
       maximum: UnsafeMutablePointer<Scalar>, sum: UnsafeMutablePointer<Scalar>,
-      output: UnsafeMutablePointer<Scalar>, dv: Int
+      output: UnsafeMutablePointer<Scalar>, dv: Int, scratch: Scratch<Scalar>
     ) {
-      let blockMaximum = RowSoftmax.maximum(row, count: count, using: kernels)
-      let old = maximum.pointee
-      // A NaN maximum, old or new, wins and stays: the row is poisoned for good.
-      let new = old.isNaN || blockMaximum <= old ? old : blockMaximum
-      guard new != -Scalar.infinity else {
-        // Every key of this tile is masked for the row (and all before were too).
-        row.update(repeating: 0, count: count)
-        return
+      let newMaximum = scratch.tileMaximum
+      let shift = scratch.tileShift
+      let tileSum = scratch.tileSum
+      RowSoftmax.maxima(
+        scores, count: count, rowCount: rowCount, stride: stride, into: newMaximum,
+        using: kernels)
+      for r in 0..<rowCount {
+        let old = maximum[r]
+        // A NaN maximum, old or new, wins and stays: the row is poisoned for good.
+        let new = old.isNaN || newMaximum[r] <= old ? old : newMaximum[r]
+        newMaximum[r] = new
+        // A row all of whose keys so far are masked holds only -infinity here: shifted by 0,
+        // its weights are exp(−∞) = 0.
+        shift[r] = new == -Scalar.infinity ? 0 : new
       }
-      let blockSum = RowSoftmax.exponentiate(row, count: count, subtracting: new, using: kernels)
-      if new == old {
-        sum.pointee += blockSum
-      } else {
-        if old != -Scalar.infinity {
-          let correction = Scalar.exponential(old - new)
-          sum.pointee *= correction
-          RowSoftmax.scale(output, count: dv, by: correction, using: kernels)
+      kernels.exponentiate(
+        rows: scores, count: count, rowCount: rowCount, stride: stride, subtracting: shift,
+        sums: tileSum)
+      for r in 0..<rowCount {
+        let (old, new) = (maximum[r], newMaximum[r])
+        if new == -Scalar.infinity { continue }
+        if new == old {
+          sum[r] += tileSum[r]
+        } else {
+          if old != -Scalar.infinity {
+            let correction = Scalar.exponential(old - new)
+            sum[r] *= correction
+            RowSoftmax.scale(output + r * dv, count: dv, by: correction, using: kernels)
+          }
+          sum[r] += tileSum[r]
+          maximum[r] = new
         }
-        sum.pointee += blockSum
-        maximum.pointee = new
       }
     }
   }

@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -35,7 +34,7 @@ public enum AttentionThreads {
   }
 }
 
-/// Spreads independent work items across cores with Dispatch.
+/// Spreads independent work items across cores on the ``WorkerPool``.
 enum ParallelWork {
   /// Calls `body` once per chunk of `0..<count`, chunks running concurrently on up to
   /// ``AttentionThreads/maximumCount`` threads, each chunk a contiguous range.
@@ -52,7 +51,7 @@ enum ParallelWork {
       return
     }
     BLAS.withSingleThread {
-      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      WorkerPool.run(workers: workers) { worker, workers in
         let start = count * worker / workers
         let end = count * (worker + 1) / workers
         body(start..<end)
@@ -81,13 +80,7 @@ enum ParallelWork {
     let workers = Swift.min(count, AttentionThreads.maximumCount, Swift.max(1, maximumWorkers))
     let counter = ItemCounter()
     BLAS.withSingleThread {
-      if workers == 1 {
-        body { counter.next(below: count) }
-      } else {
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-          body { counter.next(below: count) }
-        }
-      }
+      WorkerPool.run(workers: workers) { _, _ in body { counter.next(below: count) } }
     }
   }
 }

@@ -64,7 +64,27 @@ enum RowSoftmax {
     // The vector loop skips NaN (`x > maximum`, twice as fast as a NaN-taking `!(x <= maximum)`).
     // A NaN still poisons its row through the sum of exponentials, except when the maximum is
     // -infinity, where the caller would take the row as fully masked: look for it then.
-    let maximum = kernels.maximum(row, count: count)
+    nanIfMasked(kernels.maximum(row, count: count), row, count: count)
+  }
+
+  /// ``maximum(_:count:using:)`` of each of `rowCount` rows (`stride` apart) into `maxima`, in
+  /// one pass of the vector loops over all rows.
+  @inline(__always)
+  static func maxima<Scalar: AttentionScalar>(
+    _ rows: UnsafePointer<Scalar>, count: Int, rowCount: Int, stride: Int,
+    into maxima: UnsafeMutablePointer<Scalar>, using kernels: VectorKernels = .active
+  ) {
+    kernels.maxima(rows, count: count, rowCount: rowCount, stride: stride, into: maxima)
+    for r in 0..<rowCount {
+      maxima[r] = nanIfMasked(maxima[r], rows + r * stride, count: count)
+    }
+  }
+
+  /// The vector loop's `maximum` of `row`, or a NaN of the row when that maximum is -infinity.
+  @inline(__always)
+  private static func nanIfMasked<Scalar: AttentionScalar>(
+    _ maximum: Scalar, _ row: UnsafePointer<Scalar>, count: Int
+  ) -> Scalar {
     if maximum == -Scalar.infinity {
       for j in 0..<count where row[j].isNaN { return row[j] }
     }

@@ -153,6 +153,65 @@ struct VectorKernels: @unchecked Sendable {  // a pointer to an immutable static
     }
   }
 
+  // MARK: Many rows per call
+
+  /// The largest of each of `rowCount` rows of `count` values (`stride` apart) into
+  /// `maxima[r]`, as ``maximum(_:count:)`` gives it for each row: one call for a tile's rows.
+  @inline(__always)
+  func maxima<Scalar: AttentionScalar>(
+    _ rows: UnsafePointer<Scalar>, count: Int, rowCount: Int, stride: Int,
+    into maxima: UnsafeMutablePointer<Scalar>
+  ) {
+    if Scalar.self == Float.self {
+      table.pointee.max_rows_f32(
+        rows.cast(to: Float.self), count, rowCount, stride, maxima.mutableCast(to: Float.self))
+    } else if Scalar.self == Double.self {
+      table.pointee.max_rows_f64(
+        rows.cast(to: Double.self), count, rowCount, stride, maxima.mutableCast(to: Double.self))
+    } else {
+      preconditionFailure("VectorKernels supports Float and Double only")
+    }
+  }
+
+  /// ``exponentiate(_:count:subtracting:)`` on each of `rowCount` rows (`stride` apart), row `r`
+  /// with `shifts[r]`, its sum into `sums[r]`.
+  ///
+  /// - Precondition: no shift is `-infinity`.
+  @inline(__always)
+  func exponentiate<Scalar: AttentionScalar>(
+    rows: UnsafeMutablePointer<Scalar>, count: Int, rowCount: Int, stride: Int,
+    subtracting shifts: UnsafePointer<Scalar>, sums: UnsafeMutablePointer<Scalar>
+  ) {
+    if Scalar.self == Float.self {
+      table.pointee.exp_sum_rows_f32(
+        rows.mutableCast(to: Float.self), count, rowCount, stride, shifts.cast(to: Float.self),
+        sums.mutableCast(to: Float.self))
+    } else if Scalar.self == Double.self {
+      table.pointee.exp_sum_rows_f64(
+        rows.mutableCast(to: Double.self), count, rowCount, stride, shifts.cast(to: Double.self),
+        sums.mutableCast(to: Double.self))
+    } else {
+      preconditionFailure("VectorKernels supports Float and Double only")
+    }
+  }
+
+  /// Multiplies each of `rowCount` rows of `count` values (`stride` apart) by `factors[r]`.
+  @inline(__always)
+  func scale<Scalar: AttentionScalar>(
+    rows: UnsafeMutablePointer<Scalar>, count: Int, rowCount: Int, stride: Int,
+    by factors: UnsafePointer<Scalar>
+  ) {
+    if Scalar.self == Float.self {
+      table.pointee.scale_rows_f32(
+        rows.mutableCast(to: Float.self), count, rowCount, stride, factors.cast(to: Float.self))
+    } else if Scalar.self == Double.self {
+      table.pointee.scale_rows_f64(
+        rows.mutableCast(to: Double.self), count, rowCount, stride, factors.cast(to: Double.self))
+    } else {
+      preconditionFailure("VectorKernels supports Float and Double only")
+    }
+  }
+
   /// Whether any of `count` values is NaN or infinite.
   @inline(__always)
   func containsNonFinite<Scalar: AttentionScalar>(
@@ -192,8 +251,8 @@ extension VectorKernels {
 
   /// `y = alpha·a·x`, or `y += alpha·a·x` when `accumulate`, for row-major `a` (`rows ×
   /// columns`, row stride `lda`), read in place: one row's product with a weight matrix or a key
-  /// tile. With `workers` above 1 the rows are split between the calling thread and the C
-  /// target's helper threads, which stay awake between calls (see `MatrixVectorPool.c`); each
+  /// tile. With `workers` above 1 the rows are split across the worker pool (``WorkerPool``,
+  /// whose helper threads stay awake between calls); each
   /// element of `y` is one row's dot product computed by the same loop whatever the split, so
   /// the result does not depend on `workers`.
   @inline(__always)

@@ -1,7 +1,7 @@
 // The hot row loops of the attention kernels (exp with the running sum, row maximum, scaling, the
 // non-finite scan), the small tiles' matrix product, decoding's matrix-vector product and the
 // activations of transformer MLPs, compiled once per x86 instruction set and chosen at run time;
-// and the helper threads that split a matrix-vector product across cores (MatrixVectorPool.c).
+// and the worker pool whose helper threads run the engine's parallel work (WorkerPool.c).
 //
 // An implementation detail of the `Attention` module, with no stable API: only
 // `Sources/Attention/Kernels/VectorKernels.swift` imports it. Swift has no per-function target
@@ -82,6 +82,17 @@ typedef struct attn_row_kernels {
   void (*_Nonnull matvec_f32)(
       size_t rows, size_t columns, float alpha, const float *_Nonnull a, size_t lda,
       const float *_Nonnull x, bool accumulate, float *_Nonnull y);
+  /// `max_f32`, `exp_sum_f32` and `scale_f32` on `row_count` rows of `count` values, `stride`
+  /// apart, in one call: row `r`'s maximum into `maxima[r]`; row `r` exponentiated with
+  /// `shifts[r]` and its sum into `sums[r]`; row `r` multiplied by `factors[r]`. Each row gets
+  /// exactly the single-row loop's result.
+  void (*_Nonnull max_rows_f32)(const float *_Nonnull rows, size_t count, size_t row_count,
+                                size_t stride, float *_Nonnull maxima);
+  void (*_Nonnull exp_sum_rows_f32)(float *_Nonnull rows, size_t count, size_t row_count,
+                                    size_t stride, const float *_Nonnull shifts,
+                                    float *_Nonnull sums);
+  void (*_Nonnull scale_rows_f32)(float *_Nonnull rows, size_t count, size_t row_count,
+                                  size_t stride, const float *_Nonnull factors);
 
   /// The same loops for Double.
   double (*_Nonnull max_f64)(const double *_Nonnull row, size_t count);
@@ -97,6 +108,13 @@ typedef struct attn_row_kernels {
   void (*_Nonnull matvec_f64)(
       size_t rows, size_t columns, double alpha, const double *_Nonnull a, size_t lda,
       const double *_Nonnull x, bool accumulate, double *_Nonnull y);
+  void (*_Nonnull max_rows_f64)(const double *_Nonnull rows, size_t count, size_t row_count,
+                                size_t stride, double *_Nonnull maxima);
+  void (*_Nonnull exp_sum_rows_f64)(double *_Nonnull rows, size_t count, size_t row_count,
+                                    size_t stride, const double *_Nonnull shifts,
+                                    double *_Nonnull sums);
+  void (*_Nonnull scale_rows_f64)(double *_Nonnull rows, size_t count, size_t row_count,
+                                  size_t stride, const double *_Nonnull factors);
 
   /// The gated activation of a transformer's MLP, `count` elements:
   /// `out[i] = gate[i]·up[i] / (1 + exp(−z))` with `z = linear·(gate[i] + cubic·gate[i]³)`, i.e.
@@ -128,13 +146,27 @@ const attn_row_kernels *_Nullable attn_kernels_for(attn_isa isa);
 /// `ATTENTION_ISA` says.
 attn_isa attn_best_isa(void);
 
+/// The most workers one call of `attn_pool_run` uses (the caller and 63 helper threads).
+#define ATTN_POOL_MAX_WORKERS 64
+
+/// One worker's share of a parallel call: `worker` in `0..<workers`.
+typedef void (*attn_pool_task)(void *_Nullable context, size_t worker, size_t workers);
+
+/// Calls `task(context, w, n)` for every `w` in `0..<n` concurrently and returns `n` once all
+/// have returned: worker 0 on the calling thread, the others on helper threads that the first
+/// call starts and that stay for the process, spinning briefly between calls (yielding the core
+/// each turn) and sleeping after 200 µs idle. `n` is `workers`, at most `ATTN_POOL_MAX_WORKERS`,
+/// fewer if the system refuses threads. One call uses the helpers at a time: a concurrent call
+/// from another thread, or a call from inside a task, runs `task(context, 0, 1)` alone on the
+/// calling thread — so a task must split its work by the `n` it is given and never wait for
+/// another worker.
+size_t attn_pool_run(size_t workers, attn_pool_task _Nonnull task, void *_Nullable context);
+
 /// `kernels->matvec_f32` (y = alpha·A·x, or y += when `accumulate`) with the rows split across
-/// `workers` threads: the caller and up to 15 helper threads that the first such call starts and
-/// that stay for the process, spinning briefly between calls (yielding the core each turn) and
-/// sleeping after 200 µs idle. The rows go in whole blocks of four; each element of y is computed
-/// by one thread with the same loop as `kernels->matvec_f32`, so the result does not depend on
-/// `workers`. One product uses the helpers at a time: a concurrent or nested call computes its
-/// product alone on the calling thread.
+/// `workers` threads of the worker pool (`attn_pool_run`). The rows go in whole blocks of four;
+/// each element of y is computed by one thread with the same loop as `kernels->matvec_f32`, so
+/// the result does not depend on `workers` (nor on the pool being busy, when the caller computes
+/// the product alone).
 void attn_parallel_matvec_f32(const attn_row_kernels *_Nonnull kernels, size_t workers,
                               size_t rows, size_t columns, float alpha, const float *_Nonnull a,
                               size_t lda, const float *_Nonnull x, bool accumulate,
