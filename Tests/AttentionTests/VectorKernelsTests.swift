@@ -427,6 +427,67 @@ struct VectorKernelsTests {
     #expect(results.allSatisfy { $0 == alone }, "\(level): a concurrent split product differs")
   }
 
+  /// The many-row loops run each row through the single-row loop's code: same results, bit for
+  /// bit (one code path), on strided rows whose padding between them is never touched.
+  static func expectRowsMatchSingleRows<S: AttentionScalar>(
+    _: S.Type, level: VectorKernels.Level, count: Int, rowCount: Int
+  ) {
+    let kernels = VectorKernels(level)!
+    let stride = count + 3
+    let sentinel = S(12345)
+    var data = (0..<(rowCount * stride)).map { _ in sentinel }
+    for r in 0..<rowCount {
+      let row = logits(count, seed: UInt64(100 * count + r), as: S.self)
+      for j in 0..<count { data[r * stride + j] = row[j] }
+    }
+    if rowCount > 2, count > 0 {
+      data[stride + count / 2] = .nan  // row 1 holds a NaN
+      for j in 0..<count { data[2 * stride + j] = -.infinity }  // row 2 is fully masked
+    }
+    let shifts = (0..<rowCount).map { S($0 % 3) - 1 }
+    let factors = (0..<rowCount).map { S(0.5 + Double($0) * 0.25) }
+    var single = data
+    var maxima1 = [S](repeating: 0, count: rowCount)
+    var sums1 = maxima1
+    single.withUnsafeMutableBufferPointer { b in
+      for r in 0..<rowCount {
+        let row = b.baseAddress! + r * stride
+        maxima1[r] = kernels.maximum(row, count: count)
+        sums1[r] = kernels.exponentiate(row, count: count, subtracting: shifts[r])
+        kernels.scale(row, count: count, by: factors[r])
+      }
+    }
+    var many = data
+    var maxima2 = [S](repeating: 0, count: rowCount)
+    var sums2 = maxima2
+    many.withUnsafeMutableBufferPointer { b in
+      kernels.maxima(
+        b.baseAddress!, count: count, rowCount: rowCount, stride: stride, into: &maxima2)
+      kernels.exponentiate(
+        rows: b.baseAddress!, count: count, rowCount: rowCount, stride: stride,
+        subtracting: shifts, sums: &sums2)
+      kernels.scale(
+        rows: b.baseAddress!, count: count, rowCount: rowCount, stride: stride, by: factors)
+    }
+    let same = { (x: S, y: S) in x == y || (x.isNaN && y.isNaN) }
+    #expect(
+      zip(maxima1, maxima2).allSatisfy(same), "\(level) \(count)×\(rowCount): maxima differ")
+    #expect(zip(sums1, sums2).allSatisfy(same), "\(level) \(count)×\(rowCount): sums differ")
+    #expect(zip(single, many).allSatisfy(same), "\(level) \(count)×\(rowCount): rows differ")
+  }
+
+  @Test(
+    "The many-row maximum, exp-sum and scale give each row the single-row loop's result",
+    arguments: levels)
+  func manyRows(level: VectorKernels.Level) {
+    for count in [0, 1, 7, 16, 33, 64, 67] {
+      for rowCount in [0, 1, 3, 5] {
+        Self.expectRowsMatchSingleRows(Float.self, level: level, count: count, rowCount: rowCount)
+        Self.expectRowsMatchSingleRows(Double.self, level: level, count: count, rowCount: rowCount)
+      }
+    }
+  }
+
   @Test(
     "The transpose moves every element, whole register tiles and edges, padded strides",
     arguments: levels)
