@@ -197,7 +197,9 @@ struct BenchmarkRunner {
     // the cores, caches and thread pools are cold, which weighs on sub-millisecond cases,
     // whichever side runs first.
     for round in 0..<rounds {
-      if round > 0 { Timing.settle() }
+      // Also before the first round: the sgemm peak or the previous case's materialised path
+      // may have just run OpenBLAS's threads.
+      Timing.settle()
       times += try Timing.measure(warmups: 1, repetitions: perRound) {
         Sink.consume(try attention(backend).scalars[0])
       }

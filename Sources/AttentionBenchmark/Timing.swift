@@ -26,10 +26,15 @@ enum Timing {
     return seconds
   }
 
-  /// Sleeps 50 ms: between two contenders' runs, the thread pools of the one that just ran
+  /// Sleeps 150 ms: between two contenders' runs, the thread pools of the one that just ran
   /// (OpenBLAS's, OpenMP's, ONNX Runtime's) stop spinning before the other starts.
+  ///
+  /// OpenBLAS's workers spin for 2^28 time-stamp-counter ticks after each threaded call (70–110 ms
+  /// at 2.5–3.7 GHz) unless `OPENBLAS_THREAD_TIMEOUT` shortens it; on 2 cores a spinning worker
+  /// takes half of the core the library's second worker runs on. Measured on Zen 4: 1×12×128×64
+  /// ran at 0.56 ms per call for the first ~85 ms after a threaded sgemm, 0.28 ms after.
   static func settle() {
-    usleep(50_000)
+    usleep(150_000)
   }
 
   /// The middle value (the mean of the two middle values for an even count).
