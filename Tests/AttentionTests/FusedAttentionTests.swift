@@ -167,7 +167,8 @@ struct FusedAttentionTests {
 
   /// Shapes just inside and just outside the small product's limits
   /// (``TileProducts/fitSmallProduct(rows:keys:keyDimension:valueDimension:)``): more than 4 rows
-  /// per tile, at most 128 keys per tile and 128 in each head dimension.
+  /// per tile, at most ``TileProducts/smallProductLimit`` rows and keys per tile (128 with AVX2
+  /// or narrower, 512 — every Float tile — with AVX-512) and 128 in each head dimension.
   static let smallProductCases: [SmallProductCase] = [
     .init(batches: 1, heads: 2, keyValueHeads: 2, queries: 5, keys: 40, dk: 8, dv: 8, small: true),
     .init(batches: 1, heads: 2, keyValueHeads: 2, queries: 4, keys: 40, dk: 8, dv: 8, small: false),
@@ -175,7 +176,11 @@ struct FusedAttentionTests {
       batches: 1, heads: 2, keyValueHeads: 2, queries: 128, keys: 128, dk: 16, dv: 16, small: true),
     .init(
       batches: 1, heads: 2, keyValueHeads: 2, queries: 128, keys: 129, dk: 16, dv: 16,
-      small: false),
+      small: TileProducts.smallProductLimit >= 129),
+    // The standard Float tile, 256 × 512: the small product's only with AVX-512.
+    .init(
+      batches: 1, heads: 2, keyValueHeads: 2, queries: 300, keys: 600, dk: 64, dv: 64,
+      small: TileProducts.smallProductLimit >= 512),
     .init(
       batches: 1, heads: 2, keyValueHeads: 1, queries: 40, keys: 60, dk: 128, dv: 128, small: true),
     .init(

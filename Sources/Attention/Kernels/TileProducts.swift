@@ -13,11 +13,25 @@ enum TileProducts {
     case small(VectorKernels)
   }
 
-  /// The tiles none of whose dimensions exceeds this (and with more query rows than
-  /// ``BLAS/matrixVectorRows``) go to the small product. Measured on Zen 3 (AVX2), one thread,
-  /// products `m × n × k` against OpenBLAS 0.3.21's Zen sgemm: 64 × 64 × 32 1.8× faster,
-  /// 128 × 128 × 64 1.15×, 256 × 512 × 64 0.85× (from there sgemm's packing pays for itself).
-  static let smallProductLimit = 128
+  /// The tiles whose rows and keys do not exceed this (and with more query rows than
+  /// ``BLAS/matrixVectorRows``, head dimensions within ``smallProductDimensionLimit``) go to
+  /// the small product; it depends on the vector unit the process runs (``VectorKernels/active``).
+  ///
+  /// Measured, one thread, products `m × n × k` against OpenBLAS 0.3.21's sgemm:
+  /// - AVX2 (Zen 3, 16 registers; OpenBLAS's Zen kernels): 64 × 64 × 32 1.8× faster,
+  ///   128 × 128 × 64 1.15×, 256 × 512 × 64 0.85× (from there sgemm's packing pays for itself):
+  ///   128.
+  /// - AVX-512 (Zen 4, 32 registers; OpenBLAS's Cooperlake kernels): 112–115 GFLOP/s against
+  ///   95–101 at every tile of the fused path — 128 × 128 × 64 1.19×, 256 × 512 × 64 1.17×,
+  ///   256 × 64 × 512 1.18×, 256 × 512 × 128 1.12×, 256 × 128 × 512 1.13× — and no packing
+  ///   copies (6 % of 1×12×2048×64 in sgemm's copy routines): 512, the largest tile.
+  static var smallProductLimit: Int {
+    VectorKernels.active.level >= .avx512 ? 512 : 128
+  }
+
+  /// The largest head dimension (`Dk` and `Dv`) the small product takes: 128 measured, beyond it
+  /// untested.
+  static let smallProductDimensionLimit = 128
 
   /// Whether tiles of at most `rows × keys`, with dimensions `keyDimension` and
   /// `valueDimension`, go to the small product. Decoding's few rows keep BLAS's matrix-vector
@@ -26,8 +40,9 @@ enum TileProducts {
     -> Bool
   {
     let limit = smallProductLimit
+    let dimensionLimit = smallProductDimensionLimit
     return rows > BLAS.matrixVectorRows && rows <= limit && keys <= limit
-      && keyDimension <= limit && valueDimension <= limit
+      && keyDimension <= dimensionLimit && valueDimension <= dimensionLimit
   }
 
   /// Writes the `count × dimension` key rows at `keys` transposed into `output`
