@@ -196,7 +196,7 @@ struct BenchmarkRunner {
     // Every contender starts each of its turns with one untimed run: after the settling pause
     // the cores, caches and thread pools are cold, which weighs on sub-millisecond cases,
     // whichever side runs first.
-    for round in 0..<rounds {
+    for _ in 0..<rounds {
       // Also before the first round: the sgemm peak or the previous case's materialised path
       // may have just run OpenBLAS's threads.
       Timing.settle()
