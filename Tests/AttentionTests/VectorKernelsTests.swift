@@ -262,10 +262,11 @@ struct VectorKernelsTests {
   /// Runs the small product on `m × k` and `k × n` operands stored with padded row strides into a
   /// `C` whose padding holds a sentinel, against a Double computation of the same formula.
   static func expectProduct<S: AttentionScalar>(
-    _ kernels: VectorKernels, m: Int, n: Int, k: Int, accumulate: Bool, as _: S.Type,
-    generator: inout SplitMix64
+    _ kernels: VectorKernels, m: Int, n: Int, k: Int, accumulate: Bool, withBias: Bool,
+    as _: S.Type, generator: inout SplitMix64
   ) {
     let (lda, ldb, ldc) = (k + 3, n + 2, n + 5)
+    let bias = (0..<n).map { _ in S(Double.random(in: -4..<4, using: &generator)) }
     let a = (0..<(m * lda)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
     let b = (0..<(k * ldb)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
     let initial = (0..<(m * ldc)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
@@ -277,10 +278,13 @@ struct VectorKernelsTests {
     }
     a.withUnsafeBufferPointer { a in
       b.withUnsafeBufferPointer { b in
-        c.withUnsafeMutableBufferPointer { c in
-          kernels.product(
-            m: m, n: n, k: k, alpha: alpha, a: a.baseAddress!, lda: lda, b: b.baseAddress!,
-            ldb: ldb, accumulate: accumulate, c: c.baseAddress!, ldc: ldc)
+        bias.withUnsafeBufferPointer { bias in
+          c.withUnsafeMutableBufferPointer { c in
+            kernels.product(
+              m: m, n: n, k: k, alpha: alpha, a: a.baseAddress!, lda: lda, b: b.baseAddress!,
+              ldb: ldb, bias: withBias ? bias.baseAddress! : nil, accumulate: accumulate,
+              c: c.baseAddress!, ldc: ldc)
+          }
         }
       }
     }
@@ -291,7 +295,9 @@ struct VectorKernelsTests {
         var sum = 0.0
         for p in 0..<k { sum += Double(a[i * lda + p]) * Double(b[p * ldb + j]) }
         actual.append(c[i * ldc + j])
-        expected.append(Double(alpha) * sum + (accumulate ? Double(initial[i * ldc + j]) : 0))
+        expected.append(
+          Double(alpha) * sum + (withBias ? Double(bias[j]) : 0)
+            + (accumulate ? Double(initial[i * ldc + j]) : 0))
       }
       // The padding between rows is never written.
       for j in n..<ldc where i * ldc + j < c.count {
@@ -303,22 +309,22 @@ struct VectorKernelsTests {
     expectClose(
       actual, expected,
       tolerance: productTolerance(S.self),
-      "\(kernels.level) \(S.self) \(m)×\(n)×\(k) accumulate \(accumulate)")
+      "\(kernels.level) \(S.self) \(m)×\(n)×\(k) accumulate \(accumulate) bias \(withBias)")
   }
 
   @Test(
-    "The small product against Double: every tail, padded strides, with and without accumulate",
+    "The small product against Double: every tail, padded strides, with and without accumulate and a bias",
     arguments: levels)
   func smallProduct(level: VectorKernels.Level) throws {
     let kernels = try #require(VectorKernels(level))
     var generator = SplitMix64(seed: 99)
     for (m, n, k) in Self.productShapes {
-      for accumulate in [false, true] {
+      for (accumulate, withBias) in [(false, false), (true, false), (false, true), (true, true)] {
         Self.expectProduct(
-          kernels, m: m, n: n, k: k, accumulate: accumulate, as: Float.self,
+          kernels, m: m, n: n, k: k, accumulate: accumulate, withBias: withBias, as: Float.self,
           generator: &generator)
         Self.expectProduct(
-          kernels, m: m, n: n, k: k, accumulate: accumulate, as: Double.self,
+          kernels, m: m, n: n, k: k, accumulate: accumulate, withBias: withBias, as: Double.self,
           generator: &generator)
       }
     }

@@ -227,23 +227,27 @@ struct VectorKernels: @unchecked Sendable {  // a pointer to an immutable static
 }
 
 extension VectorKernels {
-  /// `c = alpha·a·b`, or `c += alpha·a·b` when `accumulate`, for row-major `a` (`m × k`, row
-  /// stride `lda`), `b` (`k × n`, `ldb`) and `c` (`m × n`, `ldc`), read in place: the C loops'
-  /// unpacked product for small tiles (``TileProducts/Multiplier``). Without `accumulate`, `c` is
-  /// only written, as BLAS's `beta = 0`.
+  /// `c = alpha·a·b (+ bias) (+ c when accumulate)`, for row-major `a` (`m × k`, row stride
+  /// `lda`), `b` (`k × n`, `ldb`) and `c` (`m × n`, `ldc`), read in place: the C loops' unpacked
+  /// product for small tiles (``TileProducts/Multiplier``) and `Linear` maps
+  /// (``WeightProduct``, whose `bias` holds `n` values added to every row). Without
+  /// `accumulate`, `c` is only written, as BLAS's `beta = 0`.
   @inline(__always)
   func product<Scalar: AttentionScalar>(
     m: Int, n: Int, k: Int, alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int,
-    b: UnsafePointer<Scalar>, ldb: Int, accumulate: Bool, c: UnsafeMutablePointer<Scalar>, ldc: Int
+    b: UnsafePointer<Scalar>, ldb: Int, bias: UnsafePointer<Scalar>? = nil, accumulate: Bool,
+    c: UnsafeMutablePointer<Scalar>, ldc: Int
   ) {
     if Scalar.self == Float.self {
       table.pointee.product_f32(
         m, n, k, unsafeBitCast(alpha, to: Float.self), a.cast(to: Float.self), lda,
-        b.cast(to: Float.self), ldb, accumulate, c.mutableCast(to: Float.self), ldc)
+        b.cast(to: Float.self), ldb, bias?.cast(to: Float.self), accumulate,
+        c.mutableCast(to: Float.self), ldc)
     } else if Scalar.self == Double.self {
       table.pointee.product_f64(
         m, n, k, unsafeBitCast(alpha, to: Double.self), a.cast(to: Double.self), lda,
-        b.cast(to: Double.self), ldb, accumulate, c.mutableCast(to: Double.self), ldc)
+        b.cast(to: Double.self), ldb, bias?.cast(to: Double.self), accumulate,
+        c.mutableCast(to: Double.self), ldc)
     } else {
       preconditionFailure("VectorKernels supports Float and Double only")
     }

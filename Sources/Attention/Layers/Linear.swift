@@ -2,7 +2,10 @@
 ///
 /// The weight is stored `[out, in]` (one row per output feature) and the optional bias `[out]`,
 /// exactly as PyTorch stores them, so a state dict's tensors are used as they are. Applying the
-/// map is one BLAS `gemm` over every row of the input at once, with `W` read transposed in place.
+/// map is one matrix product over every row of the input at once: OpenBLAS's `gemm` with `W` read
+/// transposed in place, or, for Float rows on AVX-512 processors, the engine's own product over
+/// panels of `Wᵀ` copied per call (``WeightProduct``: 1.1–1.5× OpenBLAS's speed on Zen 4, the
+/// bias added in the same pass); one to four rows take a matrix-vector product.
 ///
 /// ```swift
 /// let w = try Tensor<Float>(shape: [2, 3], scalars: [1, 0, 0, 0, 1, 1])
@@ -102,6 +105,22 @@ public struct Linear<Scalar: AttentionScalar>: Sendable {
     return [Scalar](unsafeUninitializedCapacity: rowCount * outCount) { y, initialized in
       initialized = rowCount * outCount
       guard rowCount > 0, outCount > 0 else { return }
+      // Float rows on AVX-512 (from WeightProduct.minimumRows): the engine's own product.
+      if let x, inCount > 0, WeightProduct.isPreferred(for: Scalar.self, rows: rowCount) {
+        weight.withUnsafeBufferPointer { w in
+          func multiply(bias: UnsafePointer<Scalar>?) {
+            WeightProduct.multiply(
+              rows: x, rowCount: rowCount, rowStride: rowStride, weight: w.baseAddress!,
+              outCount: outCount, inCount: inCount, bias: bias, into: y.baseAddress!)
+          }
+          if let bias {
+            bias.withUnsafeBufferPointer { multiply(bias: $0.baseAddress!) }
+          } else {
+            multiply(bias: nil)
+          }
+        }
+        return
+      }
       // With a bias the output starts as the bias broadcast over rows and the product
       // accumulates onto it (beta 1); without, the product overwrites it (beta 0: BLAS never
       // reads the uninitialised memory).

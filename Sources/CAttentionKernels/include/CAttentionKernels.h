@@ -60,14 +60,17 @@ typedef struct attn_row_kernels {
   void (*_Nonnull scale_f32)(float *_Nonnull row, size_t count, float factor);
   /// Whether any of `count` values is NaN or infinite.
   bool (*_Nonnull has_nonfinite_f32)(const float *_Nonnull values, size_t count);
-  /// C = alpha·A·B, or C += alpha·A·B when `accumulate`, for row-major A (m × k, row stride
-  /// `lda`), B (k × n, `ldb`) and C (m × n, `ldc`), read in place (no packing): the tile products
-  /// of short sequences, where BLAS's copies and per-call set-up cost more than the arithmetic.
-  /// Without `accumulate`, C is only written. Each element of C sums its k products in order
-  /// (one fused multiply-add each where the instruction set has FMA), then is scaled by alpha.
+  /// C = alpha·A·B (+ bias) (+ C when `accumulate`), for row-major A (m × k, row stride `lda`),
+  /// B (k × n, `ldb`) and C (m × n, `ldc`), read in place (no packing): the tile products of
+  /// short sequences, where BLAS's copies and per-call set-up cost more than the arithmetic, and
+  /// `Linear` maps (B a packed panel of Wᵀ, `bias` the map's n values, or NULL). Without
+  /// `accumulate`, C is only written. Each element of C sums its k products in order (one fused
+  /// multiply-add each where the instruction set has FMA), is scaled by alpha, then gets the
+  /// bias and C added in that order.
   void (*_Nonnull product_f32)(
       size_t m, size_t n, size_t k, float alpha, const float *_Nonnull a, size_t lda,
-      const float *_Nonnull b, size_t ldb, bool accumulate, float *_Nonnull c, size_t ldc);
+      const float *_Nonnull b, size_t ldb, const float *_Nullable bias, bool accumulate,
+      float *_Nonnull c, size_t ldc);
   /// Writes the transpose of the row-major `rows × columns` matrix at `source` (row stride
   /// `lds`) into `destination` (`columns × rows`, row stride `ldd`): the key tile as the small
   /// product's right-hand side (Kᵀ).
@@ -101,7 +104,8 @@ typedef struct attn_row_kernels {
   bool (*_Nonnull has_nonfinite_f64)(const double *_Nonnull values, size_t count);
   void (*_Nonnull product_f64)(
       size_t m, size_t n, size_t k, double alpha, const double *_Nonnull a, size_t lda,
-      const double *_Nonnull b, size_t ldb, bool accumulate, double *_Nonnull c, size_t ldc);
+      const double *_Nonnull b, size_t ldb, const double *_Nullable bias, bool accumulate,
+      double *_Nonnull c, size_t ldc);
   void (*_Nonnull transpose_f64)(
       size_t rows, size_t columns, const double *_Nonnull source, size_t lds,
       double *_Nonnull destination, size_t ldd);
