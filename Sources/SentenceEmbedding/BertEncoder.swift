@@ -49,9 +49,11 @@ public struct BertEncoder: Sendable {
     func linear(_ prefix: String, input: Int, output: Int, _ reason: String) throws
       -> Linear<Float>
     {
+      // Packed once for the engine's product: every batch multiplies by every weight.
       try Linear(
         weight: weights.take("\(prefix).weight", shape: [output, input], because: reason),
-        bias: weights.take("\(prefix).bias", shape: [output], because: reason))
+        bias: weights.take("\(prefix).bias", shape: [output], because: reason)
+      ).packingWeight()
     }
 
     let sizes = "hidden_size \(h)"

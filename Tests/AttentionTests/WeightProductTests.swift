@@ -153,6 +153,22 @@ struct WeightProductTests {
   }
 }
 
+extension WeightProductTests {
+  @Test("A map with its weight packed once gives the per-call packing's results, bit for bit")
+  func packedOnce() throws {
+    var data = TestData(seed: 41)
+    for (rows, out, inCount) in [(3, 40, 24), (16, 33, 7), (100, 96, 64), (57, 200, 129)] {
+      let x: Tensor<Float> = data.normal([rows, inCount])
+      let map = try Linear<Float>(weight: data.normal([out, inCount]), bias: data.normal([out]))
+      let perCall = try map(x)
+      let packed = try map.packingWeight()(x)
+      #expect(
+        packed.scalars.elementsEqual(perCall.scalars, by: { $0.bitPattern == $1.bitPattern }),
+        "\(rows)×\(out)×\(inCount)")
+    }
+  }
+}
+
 extension WeightProductTests.Operands {
   /// Operands with given values.
   init(x: [S], w: [S], bias: [S], rows: Int, out: Int, inCount: Int, stride: Int) {

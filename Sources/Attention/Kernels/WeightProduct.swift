@@ -36,11 +36,37 @@ enum WeightProduct {
     Scalar.self == Float.self && rows >= minimumRows && VectorKernels.active.level >= .avx512
   }
 
+  /// The number of elements of `Wᵀ` packed into panels (the last panel padded to
+  /// ``panelWidth`` columns).
+  static func packedCount(outCount: Int, inCount: Int) -> Int {
+    (outCount + panelWidth - 1) / panelWidth * panelWidth * inCount
+  }
+
+  /// Copies the panels `panels` of `Wᵀ` for the weight `w` (`[outCount, inCount]`) to
+  /// `destination`: panel `p` holds `Wᵀ`'s columns `p·width ..< p·width + width` (the transpose
+  /// of W's rows there), `inCount × width`, row by row. The padding columns of a last partial
+  /// panel are left as they are: the product never reads them.
+  static func pack<Scalar: AttentionScalar>(
+    weight w: UnsafePointer<Scalar>, outCount: Int, inCount: Int, panels: Range<Int>,
+    into destination: UnsafeMutablePointer<Scalar>, using kernels: VectorKernels = .active
+  ) {
+    let width = panelWidth
+    for panel in panels {
+      let first = panel * width
+      kernels.transpose(
+        rows: Swift.min(width, outCount - first), columns: inCount, w + first * inCount,
+        lds: inCount, into: destination + (panel - panels.lowerBound) * inCount * width,
+        ldd: width)
+    }
+  }
+
   /// Writes `y = x·wᵀ + bias` (`+ bias` only when given).
   ///
   /// - Parameters:
   ///   - x: `rowCount` rows of `inCount` features, `rowStride` elements apart.
   ///   - w: the weight, `[outCount, inCount]`, contiguous.
+  ///   - packed: the same weight already packed by ``pack(weight:outCount:inCount:panels:into:using:)``
+  ///     (every panel, ``packedCount(outCount:inCount:)`` elements), or `nil` to pack per call.
   ///   - bias: `outCount` values added to every row, or `nil`.
   ///   - y: `rowCount × outCount`, contiguous; only written.
   ///   - kernels: the C loops to multiply with (the tests run every instruction set).
@@ -48,8 +74,8 @@ enum WeightProduct {
   /// - Complexity: O(rowCount · inCount · outCount) time, O(inCount · outCount) extra memory.
   static func multiply<Scalar: AttentionScalar>(
     rows x: UnsafePointer<Scalar>, rowCount: Int, rowStride: Int,
-    weight w: UnsafePointer<Scalar>, outCount: Int, inCount: Int,
-    bias: UnsafePointer<Scalar>?, into y: UnsafeMutablePointer<Scalar>,
+    weight w: UnsafePointer<Scalar>, packed: UnsafePointer<Scalar>? = nil, outCount: Int,
+    inCount: Int, bias: UnsafePointer<Scalar>?, into y: UnsafeMutablePointer<Scalar>,
     using kernels: VectorKernels = .active, maximumWorkers: Int = .max
   ) {
     guard rowCount > 0, outCount > 0 else { return }
@@ -83,23 +109,24 @@ enum WeightProduct {
     // halved the speed of two workers.
     let largestPart = (panelCount + panelParts - 1) / panelParts
     let partSize = largestPart * panelSize
-    let buffer = UnsafeMutablePointer<Scalar>.allocate(capacity: panelParts * rowParts * partSize)
+    let buffer = UnsafeMutablePointer<Scalar>.allocate(
+      capacity: packed == nil ? panelParts * rowParts * partSize : 0)
     defer { buffer.deallocate() }
-    let scratch = DisjointAccess(buffer)
+    let (scratch, prepacked) = (DisjointAccess(buffer), packed.map { DisjointAccess($0) })
     ParallelWork.forEachChunk(count: panelParts * rowParts) { parts in
       for part in parts {
-        let packed = scratch.base + part * partSize
         let (rowPart, panelPart) = part.quotientAndRemainder(dividingBy: panelParts)
         let panels = panelCount * panelPart / panelParts..<panelCount * (panelPart + 1) / panelParts
         let groups = groupCount * rowPart / rowParts..<groupCount * (rowPart + 1) / rowParts
-        // Packed panel i holds Wᵀ's columns (panels.lowerBound + i)·width ..< … + width: the
-        // transpose of W's rows there.
-        for panel in panels {
-          let first = panel * width
-          kernels.transpose(
-            rows: Swift.min(width, outCount - first), columns: inCount,
-            weight.base + first * inCount, lds: inCount,
-            into: packed + (panel - panels.lowerBound) * panelSize, ldd: width)
+        // This part's panels, the first at `packed`.
+        let packed: UnsafeMutablePointer<Scalar>
+        if let prepacked {
+          packed = prepacked.base + panels.lowerBound * panelSize
+        } else {
+          packed = scratch.base + part * partSize
+          pack(
+            weight: weight.base, outCount: outCount, inCount: inCount, panels: panels,
+            into: packed, using: kernels)
         }
         let rows = groups.lowerBound * 6..<Swift.min(rowCount, groups.upperBound * 6)
         for start in stride(from: rows.lowerBound, to: rows.upperBound, by: blockRows) {
