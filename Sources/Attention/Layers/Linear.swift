@@ -64,13 +64,21 @@ public struct Linear<Scalar: AttentionScalar>: Sendable {
     let panelCount = (outCount + WeightProduct.panelWidth - 1) / WeightProduct.panelWidth
     let count = WeightProduct.packedCount(outCount: outCount, inCount: inCount)
     let packed = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-      // Zero first: the padding columns of a last partial panel are never read but must be
+      // A last partial panel is zeroed first: its padding columns are never read but must be
       // initialised memory of the array.
-      buffer.initialize(repeating: 0)
+      let panelSize = WeightProduct.panelWidth * inCount
+      if outCount % WeightProduct.panelWidth != 0 {
+        (buffer.baseAddress! + (panelCount - 1) * panelSize).initialize(
+          repeating: 0, count: panelSize)
+      }
+      let destination = DisjointAccess(buffer.baseAddress!)
       weight.withUnsafeBufferPointer { w in
-        WeightProduct.pack(
-          weight: w.baseAddress!, outCount: outCount, inCount: inCount, panels: 0..<panelCount,
-          into: buffer.baseAddress!)
+        let source = DisjointAccess(w.baseAddress!)
+        ElementwiseWork.forEachChunk(count: panelCount, elementsPerItem: panelSize) { panels in
+          WeightProduct.pack(
+            weight: source.base, outCount: outCount, inCount: inCount, panels: panels,
+            into: destination.base + panels.lowerBound * panelSize)
+        }
       }
       initialized = count
     }

@@ -68,16 +68,16 @@ extension Tensor {
 
   /// `[outer, first, second, inner] → [outer, second, first, inner]`, copying `inner`-long runs.
   ///
-  /// Split across cores (``ElementwiseWork``) by rows of the result, each run copied by a loop
-  /// the compiler specialises for Float and Double: with `memmove` per run and on one thread,
-  /// multi-head attention's head splits and merges (runs of 32 Floats) were 3 % of
-  /// `attention embed`, all of it on the calling thread while the others waited.
-  @_specialize(where Element == Float)
-  @_specialize(where Element == Double)
+  /// Split across cores (``ElementwiseWork``) by rows of the result, each run of plain values
+  /// copied as bytes: generic element-by-element copies on one thread made multi-head
+  /// attention's head splits and merges (runs of 32 Floats) 3 % of `attention embed`, all of it
+  /// on the calling thread while the others waited.
   private static func swappingMiddleAxes(
     _ source: [Element], outer: Int, first: Int, second: Int, inner: Int
   ) -> [Element] {
     guard !source.isEmpty else { return [] }
+    let isPlain = _isPOD(Element.self)
+    let runBytes = inner * MemoryLayout<Element>.stride
     return [Element](unsafeUninitializedCapacity: source.count) { destination, initialized in
       source.withUnsafeBufferPointer { from in
         let (base, target) = (
@@ -91,7 +91,11 @@ extension Tensor {
             for f in 0..<first {
               let from = base.base + block + (f * second + s) * inner
               let to = target.base + block + (s * first + f) * inner
-              for i in 0..<inner { (to + i).initialize(to: from[i]) }
+              if isPlain {
+                UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: runBytes)
+              } else {
+                to.initialize(from: from, count: inner)
+              }
             }
           }
         }
