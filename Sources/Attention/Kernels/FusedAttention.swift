@@ -161,6 +161,11 @@ enum FusedAttention {
                     output: partialOutput + split * partialRows * p.valueDimension,
                     logSumExp: partialLogSumExp + split * partialRows)
                 }
+              let contextsBuffer = UnsafeMutablePointer<Context<Scalar>>.allocate(
+                capacity: contexts.count)
+              contextsBuffer.initialize(from: contexts, count: contexts.count)
+              defer { contextsBuffer.deinitialize(count: contexts.count).deallocate() }
+              let sharedContexts = DisjointAccess(contextsBuffer)
               ParallelWork.forEachItem(
                 count: headCount / group * blocks.count * splits, maximumWorkers: plan.workerCount
               ) { nextItem in
@@ -173,7 +178,9 @@ enum FusedAttention {
                   // are the longest, and starting them early balances the workers' ends.
                   let head = item / blocks.count * group
                   let block = blocks[blocks.count - 1 - item % blocks.count]
-                  contexts[splitItem % splits].run(
+                  // Through a pointer (read-only here): `contexts[i].run` copied the context,
+                  // retaining and releasing its problem's arrays, once per item.
+                  (sharedContexts.base + splitItem % splits).pointee.run(
                     head: head, heads: group, block: block, scratch: &scratch)
                 }
                 scratch.deallocate()
