@@ -82,7 +82,7 @@ public struct SentenceEmbedder: Sendable {
   func batches(of sentences: [String], batchSize: Int) throws -> [(
     batch: TokenBatch, indices: [Int]
   )] {
-    let sequences = sentences.map { tokenizer.encode($0) }
+    let sequences = tokenized(sentences)
     let order = sequences.indices.sorted {
       (sequences[$0].count, $1) > (sequences[$1].count, $0)
     }
@@ -92,6 +92,25 @@ public struct SentenceEmbedder: Sendable {
         try TokenBatch(sequences: indices.map { sequences[$0] }, paddingID: tokenizer.paddingID),
         indices
       )
+    }
+  }
+
+  /// The token ids of every sentence, tokenised in parallel (``ElementwiseWork``): the texts are
+  /// independent, and on one thread tokenising 1,000 texts was 1 % of `attention embed`'s time
+  /// with the other cores idle.
+  func tokenized(_ sentences: [String]) -> [[Int]] {
+    [[Int]](unsafeUninitializedCapacity: sentences.count) { buffer, initialized in
+      let ids = DisjointAccess(buffer.baseAddress!)
+      // A sentence costs about as much as a few thousand elements of a layer's elementwise work.
+      sentences.withUnsafeBufferPointer { texts in
+        let texts = DisjointAccess(texts.baseAddress!)
+        ElementwiseWork.forEachChunk(count: sentences.count, elementsPerItem: 4096) { chunk in
+          for index in chunk {
+            (ids.base + index).initialize(to: tokenizer.encode(texts.base[index]))
+          }
+        }
+      }
+      initialized = sentences.count
     }
   }
 

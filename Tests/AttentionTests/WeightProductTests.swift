@@ -169,6 +169,65 @@ extension WeightProductTests {
   }
 }
 
+extension WeightProductTests {
+  @Test(
+    "Written split into heads: every instruction set gives the row layout's values, re-laid",
+    arguments: VectorKernels.supportedLevels)
+  func headLayout(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    // (sequences, tokens, heads, head dimension, in): blocks of 84 rows cut at sequence ends,
+    // panels of 32 within heads of 32 and 64 columns.
+    for (sequences, tokens, heads, dimension, inCount) in [
+      (1, 40, 12, 32, 384), (3, 37, 2, 64, 50), (2, 100, 3, 32, 384),
+    ] {
+      let out = heads * dimension
+      let operands = Operands<Float>(
+        rows: sequences * tokens, out: out, in: inCount, stride: inCount, seed: 17)
+      let rowLayout = operands.product(withBias: true, kernels: kernels)
+      let split = [Float](unsafeUninitializedCapacity: rowLayout.count) { y, initialized in
+        operands.x.withUnsafeBufferPointer { x in
+          operands.w.withUnsafeBufferPointer { w in
+            operands.bias.withUnsafeBufferPointer { bias in
+              WeightProduct.multiply(
+                rows: x.baseAddress!, rowCount: sequences * tokens, rowStride: inCount,
+                weight: w.baseAddress!, outCount: out, inCount: inCount,
+                bias: bias.baseAddress!, into: y.baseAddress!,
+                heads: (dimension: dimension, rowsPerSequence: tokens), using: kernels)
+            }
+          }
+        }
+        initialized = rowLayout.count
+      }
+      let expected = try Tensor(shape: [sequences, tokens, out], scalars: rowLayout)
+        .splittingHeads(headCount: heads)
+      #expect(
+        split.elementsEqual(expected.scalars, by: { $0.bitPattern == $1.bitPattern }),
+        "\(level) \(sequences)×\(tokens), \(heads) heads of \(dimension)")
+    }
+  }
+
+  @Test("Linear.splittingHeads equals the map followed by the split, bit for bit")
+  func linearSplittingHeads() throws {
+    var data = TestData(seed: 43)
+    // Heads of 32 and 64 (the direct write on AVX-512), of 16 (always the split), few rows.
+    for (batch, tokens, heads, dimension, inCount) in [
+      (1, 40, 12, 32, 384), (2, 30, 2, 64, 24), (2, 20, 4, 16, 8), (1, 5, 2, 32, 16),
+    ] {
+      let x: Tensor<Float> = data.normal([batch, tokens, inCount])
+      let map = try Linear<Float>(
+        weight: data.normal([heads * dimension, inCount]), bias: data.normal([heads * dimension]))
+      for candidate in [map, map.packingWeight()] {
+        let direct = try candidate.splittingHeads(of: x, headCount: heads)
+        let twoSteps = try candidate(x).splittingHeads(headCount: heads)
+        #expect(direct.shape == twoSteps.shape)
+        #expect(
+          direct.scalars.elementsEqual(twoSteps.scalars, by: { $0.bitPattern == $1.bitPattern }),
+          "\(batch)×\(tokens)×\(inCount), \(heads) heads of \(dimension)")
+      }
+    }
+  }
+}
+
 extension WeightProductTests.Operands {
   /// Operands with given values.
   init(x: [S], w: [S], bias: [S], rows: Int, out: Int, inCount: Int, stride: Int) {

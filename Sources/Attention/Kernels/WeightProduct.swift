@@ -70,16 +70,29 @@ enum WeightProduct {
   ///   - bias: `outCount` values added to every row, or `nil`.
   ///   - y: `rowCount × outCount`, contiguous; only written.
   ///   - kernels: the C loops to multiply with (the tests run every instruction set).
+  ///   - heads: with a head dimension `D` (a multiple of ``panelWidth``, dividing `outCount`)
+  ///     and the rows of each sequence `N` (dividing `rowCount`), `y` is written split into heads,
+  ///     `[rowCount / N, outCount / D, N, D]` — multi-head attention's
+  ///     `Tensor.splittingHeads(headCount:)` of the product, without the copy (every panel lies
+  ///     in one head); `nil` writes `[rowCount, outCount]`.
   ///   - maximumWorkers: a cap below ``AttentionThreads/maximumCount`` (the tests' splits).
   /// - Complexity: O(rowCount · inCount · outCount) time, O(inCount · outCount) extra memory.
   static func multiply<Scalar: AttentionScalar>(
     rows x: UnsafePointer<Scalar>, rowCount: Int, rowStride: Int,
     weight w: UnsafePointer<Scalar>, packed: UnsafePointer<Scalar>? = nil, outCount: Int,
     inCount: Int, bias: UnsafePointer<Scalar>?, into y: UnsafeMutablePointer<Scalar>,
+    heads: (dimension: Int, rowsPerSequence: Int)? = nil,
     using kernels: VectorKernels = .active, maximumWorkers: Int = .max
   ) {
+    if let heads {
+      precondition(
+        heads.dimension > 0 && heads.dimension % panelWidth == 0
+          && outCount % heads.dimension == 0 && heads.rowsPerSequence > 0
+          && rowCount % heads.rowsPerSequence == 0, "a head layout the panels do not fit")
+    }
     guard rowCount > 0, outCount > 0 else { return }
     guard inCount > 0 else {
+      precondition(heads == nil, "an empty product split into heads")
       fillWithBias(y, rows: 0..<rowCount, outCount: outCount, bias: bias)
       return
     }
@@ -129,18 +142,35 @@ enum WeightProduct {
             into: packed, using: kernels)
         }
         let rows = groups.lowerBound * 6..<Swift.min(rowCount, groups.upperBound * 6)
-        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: blockRows) {
-          let block = start..<Swift.min(rows.upperBound, start + blockRows)
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+          // Blocks end at a sequence's end when the output is split into heads.
+          let sequenceEnd = heads.map { (start / $0.rowsPerSequence + 1) * $0.rowsPerSequence }
+          let end = Swift.min(rows.upperBound, start + blockRows, sequenceEnd ?? .max)
           for panel in panels {
             let first = panel * width
-            let columns = Swift.min(width, outCount - first)
+            // Row `start`, column `first` of the output and the stride between its rows.
+            let (out, ldc): (UnsafeMutablePointer<Scalar>, Int)
+            if let heads {
+              let (sequence, position) = start.quotientAndRemainder(
+                dividingBy: heads.rowsPerSequence)
+              let (head, offset) = first.quotientAndRemainder(dividingBy: heads.dimension)
+              let headCount = outCount / heads.dimension
+              out =
+                output.base + ((sequence * headCount + head) * heads.rowsPerSequence + position)
+                * heads.dimension + offset
+              ldc = heads.dimension
+            } else {
+              (out, ldc) = (output.base + start * outCount + first, outCount)
+            }
             kernels.product(
-              m: block.count, n: columns, k: inCount, alpha: 1,
+              m: end - start, n: Swift.min(width, outCount - first), k: inCount, alpha: 1,
               a: input.base + start * rowStride, lda: rowStride,
               b: packed + (panel - panels.lowerBound) * panelSize, ldb: width,
               bias: biasAccess.map { UnsafePointer($0.base + first) }, accumulate: false,
-              c: output.base + start * outCount + first, ldc: outCount)
+              c: out, ldc: ldc)
           }
+          start = end
         }
       }
     }

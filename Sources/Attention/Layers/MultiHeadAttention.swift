@@ -323,10 +323,11 @@ extension MultiHeadAttention {
     func batch(_ tensor: Tensor<Scalar>) -> Tensor<Scalar> {
       batched ? tensor : Tensor(uncheckedShape: [1] + tensor.shape, scalars: tensor.scalars)
     }
-    // One gemm per projection over all B·N rows; heads are then a re-layout, not a computation.
-    let q = try queryProjection(batch(query)).splittingHeads(headCount: headCount)
-    let k = try keyProjection(batch(key)).splittingHeads(headCount: keyValueHeadCount)
-    let v = try valueProjection(batch(value)).splittingHeads(headCount: keyValueHeadCount)
+    // One product per projection over all B·N rows, written split into heads (a re-layout, not
+    // a computation: where it can, the product writes each head's block directly).
+    let q = try queryProjection.splittingHeads(of: batch(query), headCount: headCount)
+    let k = try keyProjection.splittingHeads(of: batch(key), headCount: keyValueHeadCount)
+    let v = try valueProjection.splittingHeads(of: batch(value), headCount: keyValueHeadCount)
     let attended = try scaledDotProductAttention(
       query: q, key: k, value: v, mask: mask, causal: causal, keyLengths: keyLengths,
       window: variants.window, packedSequences: variants.packedSequences,
