@@ -124,6 +124,16 @@ struct AttentionRules<Scalar: AttentionScalar>: Sendable {
   func tileKind(batch: Int, queries: Range<Int>, keys: Range<Int>, in segment: Segment)
     -> TileKind
   {
+    // Both ends of a query's band only grow with the query, so the last query's band starts
+    // latest and the first one's ends earliest: when both cover the keys, every band does (the
+    // common case, decided without a band per query: 64 bands per tile were 1 % of a batch of
+    // short sentences).
+    if mask.isNone, let first = queries.first, let last = queries.last, !keys.isEmpty,
+      keyBand(batch: batch, query: last, in: segment).lowerBound <= keys.lowerBound,
+      keyBand(batch: batch, query: first, in: segment).upperBound >= keys.upperBound
+    {
+      return .full
+    }
     var seesAll = true
     var seesSome = false
     for query in queries {

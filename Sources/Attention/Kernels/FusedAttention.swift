@@ -161,11 +161,6 @@ enum FusedAttention {
                     output: partialOutput + split * partialRows * p.valueDimension,
                     logSumExp: partialLogSumExp + split * partialRows)
                 }
-              let contextsBuffer = UnsafeMutablePointer<Context<Scalar>>.allocate(
-                capacity: contexts.count)
-              contextsBuffer.initialize(from: contexts, count: contexts.count)
-              defer { contextsBuffer.deinitialize(count: contexts.count).deallocate() }
-              let sharedContexts = DisjointAccess(contextsBuffer)
               ParallelWork.forEachItem(
                 count: headCount / group * blocks.count * splits, maximumWorkers: plan.workerCount
               ) { nextItem in
@@ -178,9 +173,7 @@ enum FusedAttention {
                   // are the longest, and starting them early balances the workers' ends.
                   let head = item / blocks.count * group
                   let block = blocks[blocks.count - 1 - item % blocks.count]
-                  // Through a pointer (read-only here): `contexts[i].run` copied the context,
-                  // retaining and releasing its problem's arrays, once per item.
-                  (sharedContexts.base + splitItem % splits).pointee.run(
+                  contexts[splitItem % splits].run(
                     head: head, heads: group, block: block, scratch: &scratch)
                 }
                 scratch.deallocate()
@@ -310,7 +303,11 @@ enum FusedAttention {
 
   /// Raw pointers to one call's buffers, shared read-only by the workers (each writes only the
   /// output rows of its own items).
-  struct Context<Scalar: AttentionScalar>: @unchecked Sendable {
+  ///
+  /// A class: the kernel's methods and nested functions capture `self`, and a struct holding the
+  /// problem's arrays was copied member by member (a retain and release per array) each time —
+  /// 2–3 % of a batch of short sentences.
+  final class Context<Scalar: AttentionScalar>: @unchecked Sendable {
     let problem: AttentionProblem<Scalar>
     let blocking: Blocking
     let query: UnsafePointer<Scalar>
@@ -330,7 +327,28 @@ enum FusedAttention {
     /// With split keys (``Blocking/keySplitCount(items:rows:keys:)``): which of how many equal
     /// parts of each block's key range this context computes, into partial buffers whose rows
     /// are normalised within the part, sinks left to the merge. `nil`: the whole range.
-    var keySplit: (index: Int, count: Int)? = nil
+    let keySplit: (index: Int, count: Int)?
+
+    init(
+      problem: AttentionProblem<Scalar>, blocking: Blocking, query: UnsafePointer<Scalar>,
+      key: UnsafePointer<Scalar>, value: UnsafePointer<Scalar>,
+      output: UnsafeMutablePointer<Scalar>, logSumExp: UnsafeMutablePointer<Scalar>,
+      centresKeys: Bool, wantsLogSumExp: Bool, multiplier: TileProducts.Multiplier,
+      kernels: VectorKernels, keySplit: (index: Int, count: Int)? = nil
+    ) {
+      self.problem = problem
+      self.blocking = blocking
+      self.query = query
+      self.key = key
+      self.value = value
+      self.output = output
+      self.logSumExp = logSumExp
+      self.centresKeys = centresKeys
+      self.wantsLogSumExp = wantsLogSumExp
+      self.multiplier = multiplier
+      self.kernels = kernels
+      self.keySplit = keySplit
+    }
 
     /// This context for part `index` of `count` of every block's keys, writing its rows and
     /// log-sum-exps to `output` and `logSumExp` (laid out as the whole call's).
@@ -376,17 +394,19 @@ enum FusedAttention {
     func run(
       head: Int, heads: Int, block: AttentionPlan.QueryBlock, scratch: inout Scratch<Scalar>
     ) {
-      let p = problem
-      let rules = p.rules
-      let dv = p.valueDimension
-      let b = head / p.queryHeadCount
-      let h = head % p.queryHeadCount
+      // One copy of the rules per item (a load from the class retains their arrays), borrowed
+      // by everything below.
+      let rules = problem.rules
+      let dv = problem.valueDimension
+      let b = head / problem.queryHeadCount
+      let h = head % problem.queryHeadCount
       let segment = rules.segments[block.segment]
       let rowsInfo = Rows(
-        batch: b, firstHead: h, kvHead: b * p.keyValueHeadCount + p.keyValueHead(forQueryHead: h),
+        batch: b, firstHead: h,
+        kvHead: b * problem.keyValueHeadCount + problem.keyValueHead(forQueryHead: h),
         segment: segment, firstQuery: block.queries.lowerBound,
         queriesPerHead: block.queries.count,
-        firstRow: head * p.queryCount + block.queries.lowerBound)
+        firstRow: head * problem.queryCount + block.queries.lowerBound)
       let queriesPerHead = block.queries.count
       let rows = heads * queriesPerHead
       let out = output + rowsInfo.firstRow * dv
@@ -426,18 +446,19 @@ enum FusedAttention {
         let kind = rules.tileKind(batch: b, queries: block.queries, keys: keys, in: segment)
         // The tile's keys as the products read them: in place, or centred once for all rows.
         var tile = Tile(
-          keys: key + p.keyRow(kvHead: rowsInfo.kvHead, key: keys.lowerBound) * p.keyDimension,
+          keys: key + problem.keyRow(kvHead: rowsInfo.kvHead, key: keys.lowerBound)
+            * problem.keyDimension,
           firstKey: keys.lowerBound)
         if let centre, kind != .empty {
           KeyCentring.subtract(
-            centre, fromKeys: tile.keys, count: keys.count, dimension: p.keyDimension,
+            centre, fromKeys: tile.keys, count: keys.count, dimension: problem.keyDimension,
             ones: scratch.ones.baseAddress!, into: scratch.centredKeys)
           tile.keys = UnsafePointer(scratch.centredKeys)
         }
         if case .small(let kernels) = multiplier, kind != .empty {
           // Once per tile for all its rows and slices: the small product reads Kᵀ by rows.
           TileProducts.transposeKeys(
-            tile.keys, count: keys.count, dimension: p.keyDimension,
+            tile.keys, count: keys.count, dimension: problem.keyDimension,
             into: scratch.transposedKeys, using: kernels)
           tile.transposedKeys = UnsafePointer(scratch.transposedKeys)
           tile.transposedStride = keys.count
@@ -447,7 +468,7 @@ enum FusedAttention {
           break
         case .full:
           process(
-            rowsInfo, rows: 0..<rows, keys: keys, tile: tile, masked: false,
+            rowsInfo, rules: rules, rows: 0..<rows, keys: keys, tile: tile, masked: false,
             accumulate: outputWritten, scratch: scratch)
           outputWritten = true
         case .partial
@@ -455,7 +476,7 @@ enum FusedAttention {
           && band(0).upperBound >= keys.upperBound:
           // Every row's band covers the tile: only the mask tensor cuts it.
           process(
-            rowsInfo, rows: 0..<rows, keys: keys, tile: tile, masked: true,
+            rowsInfo, rules: rules, rows: 0..<rows, keys: keys, tile: tile, masked: true,
             accumulate: outputWritten, scratch: scratch)
           outputWritten = true
         case .partial:
@@ -471,7 +492,8 @@ enum FusedAttention {
               // A slice that sees none of these keys has nothing to add.
               if lower < upper {
                 process(
-                  rowsInfo, rows: (headStart + start)..<(headStart + end), keys: lower..<upper,
+                  rowsInfo, rules: rules, rows: (headStart + start)..<(headStart + end),
+                  keys: lower..<upper,
                   tile: tile, masked: true, accumulate: true, scratch: scratch)
               }
               start = end
@@ -485,14 +507,20 @@ enum FusedAttention {
 
       // Each row's final factor (1/l, or with a sink l's correction), applied to all rows at once.
       let factor = scratch.tileShift
+      // Sinks are looked up per row only when the problem has some (the head of a row costs a
+      // division: 2 % of a batch of short sentences when done for every row).
+      let hasSinks = keySplit == nil && rules.sinks != nil
       for i in 0..<rows {
         factor[i] = 1
         let row = rowsInfo.firstRow + i
-        let h = rowsInfo.head(ofRow: i)
         // Centred keys moved the row's logits by −δ: the log-sum-exp gets δ back, the sink −δ.
         // In Double, so adding it back costs no more than the one rounding of the result.
         let shift = centre == nil ? 0 : scratch.rowShift[i]
-        if keySplit == nil, let sink = rules.sink(head: h).map({ Scalar(Double($0) - shift) }) {
+        if hasSinks,
+          let sink = rules.sink(head: rowsInfo.head(ofRow: i)).map({
+            Scalar(Double($0) - shift)
+          })
+        {
           // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
           // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ.
           let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
@@ -509,7 +537,8 @@ enum FusedAttention {
           // keys whose logits are all -infinity (an infinite Q or K) is NaN, as IEEE arithmetic
           // makes it (exp(−∞ − (−∞))) and as the other paths give. Rare: asked key by key.
           if rules.seesAnyKey(
-            batch: b, head: h, query: rowsInfo.query(ofRow: i), among: keyStart..<keyEnd)
+            batch: b, head: rowsInfo.head(ofRow: i), query: rowsInfo.query(ofRow: i),
+            among: keyStart..<keyEnd)
           {
             (out + i * dv).update(repeating: .nan, count: dv)
             logSumExp[row] = .nan
@@ -571,16 +600,16 @@ enum FusedAttention {
     /// Without `accumulate` the rows' output is written (`O = P·V`): their first tile, whose
     /// running maxima are all `-infinity`, so nothing reads the output before.
     func process(
-      _ info: Rows, rows: Range<Int>, keys: Range<Int>, tile: Tile, masked: Bool,
+      _ info: Rows, rules: AttentionRules<Scalar>, rows: Range<Int>, keys: Range<Int>, tile: Tile,
+      masked: Bool,
       accumulate: Bool, scratch: Scratch<Scalar>
     ) {
-      let p = problem
-      let rules = p.rules
-      let (dk, dv) = (p.keyDimension, p.valueDimension)
+      let (dk, dv) = (problem.keyDimension, problem.valueDimension)
       let ldS = blocking.keyColumns
       let columns = keys.count
       let scores = scratch.scores + rows.lowerBound * ldS
       let out = output + (info.firstRow + rows.lowerBound) * dv
+      let values = value + problem.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv
       TileProducts.scores(
         rows: rows.count, keys: columns, keyDimension: dk, scale: rules.scale,
         query: query + (info.firstRow + rows.lowerBound) * dk,
@@ -604,18 +633,19 @@ enum FusedAttention {
         scores, count: columns, rowCount: rows.count, stride: ldS,
         maximum: scratch.rowMaximum + rows.lowerBound, sum: scratch.rowSum + rows.lowerBound,
         output: out, dv: dv, scratch: scratch)
-      let values = value + p.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv
-      // The value tile is scanned just before its product, not in a pass over all of V first:
-      // the scan brings the tile into cache for the product, so V is read from memory once
-      // (decoding is bound by that read).
+      // Only a tile with masked keys needs the scan for non-finite values (the product would
+      // multiply their zero weights by them); where every row sees every key, the product's
+      // NaN and infinity are the definition's. The scan runs just before the product, not in a
+      // pass over all of V first, so V is read from memory once (decoding is bound by that read).
       TileProducts.addWeightedValues(
-        problem: p, weights: scores, stride: ldS, rows: rows.count,
+        problem: problem, weights: scores, stride: ldS, rows: rows.count,
         rowQuery: {
           (info.head(ofRow: rows.lowerBound + $0), info.query(ofRow: rows.lowerBound + $0))
         },
         batch: info.batch, keys: keys,
         values: values,
-        valuesAreFinite: !NonFinite.contains(values, count: keys.count * dv, using: kernels),
+        valuesAreFinite: !masked
+          || !NonFinite.contains(values, count: keys.count * dv, using: kernels),
         into: out, accumulate: accumulate, multiplier: multiplier)
     }
 
