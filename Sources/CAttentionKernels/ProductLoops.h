@@ -20,11 +20,13 @@
 // One block of `rows` (1…6) rows of C and `vectors` (1 or 2) whole vectors of columns, or, when
 // `partial`, the last `tail` (< L) columns in one vector. Always inlined with constant `rows`,
 // `vectors` and `partial`, so the accumulator arrays live in registers and the branches on them
-// vanish.
+// vanish. With `row_max` (else NULL), each row's written values are folded into its vector of
+// maxima, the way `max_one` folds a row (`max_skip_nan`, the tail's unwritten lanes as
+// -infinity).
 ATTN_INLINE void ATTN_NAME(product_block)(
     const size_t rows, const size_t vectors, const bool partial, size_t tail, size_t k, T alpha,
     const T *a, size_t lda, const T *b, size_t ldb, const T *bias, bool accumulate, T *c,
-    size_t ldc) {
+    size_t ldc, V *row_max) {
   V sums[ATTN_PRODUCT_ROWS][2];
   for (size_t r = 0; r < rows; ++r) {
     for (size_t v = 0; v < vectors; ++v) sums[r][v] = OP(splat)(0);
@@ -60,9 +62,12 @@ ATTN_INLINE void ATTN_NAME(product_block)(
       if (partial) {
         if (accumulate) x = OP(add)(x, OP(load_tail)(out, tail, 0));
         OP(store_tail)(out, tail, x);
+        // The lanes past the tail hold products of the zero padding: read back as -infinity.
+        if (row_max) row_max[r] = OP(max_skip_nan)(OP(load_tail)(out, tail, -INFINITY), row_max[r]);
       } else {
         if (accumulate) x = OP(add)(x, OP(load)(out + v * L));
         OP(store)(out + v * L, x);
+        if (row_max) row_max[r] = OP(max_skip_nan)(x, row_max[r]);
       }
     }
   }
@@ -72,12 +77,20 @@ ATTN_INLINE void ATTN_NAME(product_block)(
 // stay in L1 while B streams past once. Rows outermost measured 5–10 % faster than panels
 // outermost on the fused path's tiles (128 × 128 × 64: Q and Kᵀ are 32 KiB each, so one of them
 // is read from L2 either way, and B's 2 loads per step cost less than A's 4 broadcasts).
+//
+// `with_maxima` is a constant at each call (the kernel branches once, at the top), so the loops
+// without maxima compile exactly as if the fold did not exist: a run-time test inside them made
+// the compiler keep accumulators on the stack (7 % slower on (32, 12, 64, 32)).
 ATTN_INLINE void ATTN_NAME(product_rows)(
     const size_t rows, size_t n, size_t k, T alpha, const T *a, size_t lda, const T *b,
-    size_t ldb, const T *bias, bool accumulate, T *c, size_t ldc) {
+    size_t ldb, const T *bias, bool accumulate, T *c, size_t ldc, const bool with_maxima,
+    T *maxima) {
+  V row_max[ATTN_PRODUCT_ROWS];
+  for (size_t r = 0; r < rows; ++r) row_max[r] = OP(splat)(-INFINITY);
+  V *const fold = with_maxima ? row_max : NULL;
 #define ATTN_BLOCK(vectors, partial, tail)                                                      \
   ATTN_NAME(product_block)(rows, vectors, partial, tail, k, alpha, a, lda, b + j, ldb,           \
-                           bias ? bias + j : NULL, accumulate, c + j, ldc)
+                           bias ? bias + j : NULL, accumulate, c + j, ldc, fold)
   size_t j = 0;
   for (; j + 2 * L <= n; j += 2 * L) ATTN_BLOCK(2, false, 0);
   if (j + L <= n) {
@@ -86,17 +99,20 @@ ATTN_INLINE void ATTN_NAME(product_rows)(
   }
   if (j < n) ATTN_BLOCK(1, true, n - j);
 #undef ATTN_BLOCK
+  if (with_maxima) {
+    for (size_t r = 0; r < rows; ++r) maxima[r] = OP(max_lanes)(row_max[r]);
+  }
 }
 
-ATTN_KERNEL void ATTN_NAME(product)(
+// The rows in blocks of 6, then the last 1–5 rows, each count its own inlined block.
+ATTN_INLINE void ATTN_NAME(product_all_rows)(
     size_t m, size_t n, size_t k, T alpha, const T *a, size_t lda, const T *b, size_t ldb,
-    const T *bias, bool accumulate, T *c, size_t ldc) {
+    const T *bias, bool accumulate, T *c, size_t ldc, const bool with_maxima, T *maxima) {
   size_t i = 0;
 #define ATTN_ROWS(count)                                                                     \
-  ATTN_NAME(product_rows)(                                                                   \
-      count, n, k, alpha, a + i * lda, lda, b, ldb, bias, accumulate, c + i * ldc, ldc)
+  ATTN_NAME(product_rows)(count, n, k, alpha, a + i * lda, lda, b, ldb, bias, accumulate,    \
+                          c + i * ldc, ldc, with_maxima, with_maxima ? maxima + i : NULL)
   for (; i + ATTN_PRODUCT_ROWS <= m; i += ATTN_PRODUCT_ROWS) ATTN_ROWS(ATTN_PRODUCT_ROWS);
-  // The last 1–5 rows, each count its own inlined block.
   switch (m - i) {
     case 5:
       ATTN_ROWS(5);
@@ -117,6 +133,18 @@ ATTN_KERNEL void ATTN_NAME(product)(
       break;
   }
 #undef ATTN_ROWS
+}
+
+ATTN_KERNEL void ATTN_NAME(product)(
+    size_t m, size_t n, size_t k, T alpha, const T *a, size_t lda, const T *b, size_t ldb,
+    const T *bias, bool accumulate, T *c, size_t ldc, T *maxima) {
+  if (maxima) {
+    ATTN_NAME(product_all_rows)(m, n, k, alpha, a, lda, b, ldb, bias, accumulate, c, ldc, true,
+                                maxima);
+  } else {
+    ATTN_NAME(product_all_rows)(m, n, k, alpha, a, lda, b, ldb, bias, accumulate, c, ldc, false,
+                                NULL);
+  }
 }
 
 // y = alpha·A·x, or y += alpha·A·x, for row-major A (rows × columns, row stride `lda`): decoding's

@@ -330,6 +330,54 @@ struct VectorKernelsTests {
     }
   }
 
+  @Test(
+    "The small product's row maxima are those of the rows it wrote: every tail, NaN skipped, -infinity rows",
+    arguments: levels)
+  func smallProductRowMaxima(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    var generator = SplitMix64(seed: 7)
+    func check<S: AttentionScalar>(_: S.Type, m: Int, n: Int, k: Int) {
+      let (lda, ldb, ldc) = (k + 1, n + 3, n + 2)
+      let a = (0..<(m * lda)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+      let b = (0..<(k * ldb)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+      // Accumulated onto C, whose rows bring the special values: row 1 a NaN among numbers,
+      // row 2 only -infinity, row 3 a NaN among -infinities, row 4 +infinity at its last column.
+      var c = (0..<(m * ldc)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+      if m > 1 { c[ldc + n / 2] = .nan }
+      if m > 2 { for j in 0..<n { c[2 * ldc + j] = -.infinity } }
+      if m > 3 {
+        for j in 0..<n { c[3 * ldc + j] = -.infinity }
+        c[3 * ldc] = .nan
+      }
+      if m > 4 { c[4 * ldc + n - 1] = .infinity }
+      var maxima = [S](repeating: 42, count: m + 1)
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          c.withUnsafeMutableBufferPointer { c in
+            maxima.withUnsafeMutableBufferPointer { maxima in
+              kernels.product(
+                m: m, n: n, k: k, alpha: 1, a: a.baseAddress!, lda: lda, b: b.baseAddress!,
+                ldb: ldb, accumulate: true, c: c.baseAddress!, ldc: ldc,
+                maxima: maxima.baseAddress!)
+            }
+          }
+        }
+      }
+      for i in 0..<m {
+        var expected = -S.infinity
+        for j in 0..<n where c[i * ldc + j] > expected { expected = c[i * ldc + j] }
+        #expect(
+          maxima[i] == expected,
+          "\(level) \(S.self) \(m)×\(n)×\(k) row \(i): \(maxima[i]), expected \(expected)")
+      }
+      #expect(maxima[m] == 42, "\(level) \(S.self) \(m)×\(n)×\(k) wrote past the last row")
+    }
+    for (m, n, k) in Self.productShapes {
+      check(Float.self, m: m, n: n, k: k)
+      check(Double.self, m: m, n: n, k: k)
+    }
+  }
+
   /// Runs the matrix-vector product on a `rows × columns` matrix with a padded row stride, into a
   /// `y` with sentinels after it, against a Double computation of the same formula.
   static func expectMatrixVectorProduct<S: AttentionScalar>(

@@ -610,13 +610,16 @@ enum FusedAttention {
       let scores = scratch.scores + rows.lowerBound * ldS
       let out = output + (info.firstRow + rows.lowerBound) * dv
       let values = value + problem.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv
-      TileProducts.scores(
+      // Where the stored products are the logits (nothing masked or modified), the small
+      // product also gives their row maxima.
+      let maximaWritten = TileProducts.scores(
         rows: rows.count, keys: columns, keyDimension: dk, scale: rules.scale,
         query: query + (info.firstRow + rows.lowerBound) * dk,
         key: tile.keys + (keys.lowerBound - tile.firstKey) * dk,
         transposedKey: tile.transposedKeys.map { $0 + (keys.lowerBound - tile.firstKey) },
         transposedKeyStride: tile.transposedStride,
-        into: scores, stride: ldS, multiplier: multiplier)
+        into: scores, stride: ldS, multiplier: multiplier,
+        maxima: masked || rules.modifiesLogits ? nil : scratch.tileMaximum)
       if masked || rules.modifiesLogits {
         for r in 0..<rows.count {
           let i = rows.lowerBound + r
@@ -632,7 +635,7 @@ enum FusedAttention {
       updateRows(
         scores, count: columns, rowCount: rows.count, stride: ldS,
         maximum: scratch.rowMaximum + rows.lowerBound, sum: scratch.rowSum + rows.lowerBound,
-        output: out, dv: dv, scratch: scratch)
+        output: out, dv: dv, scratch: scratch, tileMaximaWritten: maximaWritten)
       // Only a tile with masked keys needs the scan for non-finite values (the product would
       // multiply their zero weights by them); where every row sees every key, the product's
       // NaN and infinity are the definition's. The scan runs just before the product, not in a
@@ -653,18 +656,22 @@ enum FusedAttention {
     /// each row's masked logits into weights `exp(S − m_new)`, updates its running maximum and
     /// sum, and rescales the output row accumulated so far by `exp(m_old − m_new)` when the
     /// maximum grew. The passes over the rows run one call each for the whole tile.
+    ///
+    /// - Parameter tileMaximaWritten: the score product already left the rows' largest values
+    ///   (NaNs skipped) in the scratch's tile maxima.
     @inline(__always)
     func updateRows(
       _ scores: UnsafeMutablePointer<Scalar>, count: Int, rowCount: Int, stride: Int,
       maximum: UnsafeMutablePointer<Scalar>, sum: UnsafeMutablePointer<Scalar>,
-      output: UnsafeMutablePointer<Scalar>, dv: Int, scratch: Scratch<Scalar>
+      output: UnsafeMutablePointer<Scalar>, dv: Int, scratch: Scratch<Scalar>,
+      tileMaximaWritten: Bool
     ) {
       let newMaximum = scratch.tileMaximum
       let shift = scratch.tileShift
       let tileSum = scratch.tileSum
       RowSoftmax.maxima(
         scores, count: count, rowCount: rowCount, stride: stride, into: newMaximum,
-        using: kernels)
+        using: kernels, vectorMaximaGiven: tileMaximaWritten)
       for r in 0..<rowCount {
         let old = maximum[r]
         // A NaN maximum, old or new, wins and stays: the row is poisoned for good.

@@ -69,12 +69,18 @@ enum RowSoftmax {
 
   /// ``maximum(_:count:using:)`` of each of `rowCount` rows (`stride` apart) into `maxima`, in
   /// one pass of the vector loops over all rows.
+  ///
+  /// - Parameter vectorMaximaGiven: `maxima` already holds the vector loop's maxima (the small
+  ///   product writes them as it stores the rows): only the NaN rule is applied.
   @inline(__always)
   static func maxima<Scalar: AttentionScalar>(
     _ rows: UnsafePointer<Scalar>, count: Int, rowCount: Int, stride: Int,
-    into maxima: UnsafeMutablePointer<Scalar>, using kernels: VectorKernels = .active
+    into maxima: UnsafeMutablePointer<Scalar>, using kernels: VectorKernels = .active,
+    vectorMaximaGiven: Bool = false
   ) {
-    kernels.maxima(rows, count: count, rowCount: rowCount, stride: stride, into: maxima)
+    if !vectorMaximaGiven {
+      kernels.maxima(rows, count: count, rowCount: rowCount, stride: stride, into: maxima)
+    }
     for r in 0..<rowCount {
       maxima[r] = nanIfMasked(maxima[r], rows + r * stride, count: count)
     }

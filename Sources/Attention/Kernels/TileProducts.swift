@@ -63,25 +63,33 @@ enum TileProducts {
   /// ``AttentionRules/prepareLogits(_:keys:band:batch:head:query:position:segmentKeyStart:)``
   /// multiplies it by 0 (`0·∞ = NaN`).
   ///
-  /// - Parameter transposedKey: with the small multiplier, the same keys transposed
-  ///   (`keyDimension × keys`, row stride `transposedKeyStride`), which it reads instead of `key`.
-  @inline(__always)
+  /// - Parameters:
+  ///   - transposedKey: with the small multiplier, the same keys transposed (`keyDimension ×
+  ///     keys`, row stride `transposedKeyStride`), which it reads instead of `key`.
+  ///   - maxima: where the small multiplier may also write each row's largest score as it
+  ///     stores them (as ``VectorKernels/maximum(_:count:)`` gives it), saving a pass over the
+  ///     tile; `nil` for none.
+  /// - Returns: whether `maxima` was written (only by the small multiplier).
+  @inline(__always) @discardableResult
   static func scores<Scalar: AttentionScalar>(
     rows: Int, keys: Int, keyDimension: Int, scale: Scalar,
     query: UnsafePointer<Scalar>, key: UnsafePointer<Scalar>,
     transposedKey: UnsafePointer<Scalar>? = nil, transposedKeyStride: Int = 0,
-    into scores: UnsafeMutablePointer<Scalar>, stride: Int, multiplier: Multiplier = .blas
-  ) {
+    into scores: UnsafeMutablePointer<Scalar>, stride: Int, multiplier: Multiplier = .blas,
+    maxima: UnsafeMutablePointer<Scalar>? = nil
+  ) -> Bool {
     let alpha = scale == 0 ? 1 : scale
     if case .small(let kernels) = multiplier, let transposedKey {
       kernels.product(
         m: rows, n: keys, k: keyDimension, alpha: alpha, a: query, lda: keyDimension,
-        b: transposedKey, ldb: transposedKeyStride, accumulate: false, c: scores, ldc: stride)
-      return
+        b: transposedKey, ldb: transposedKeyStride, accumulate: false, c: scores, ldc: stride,
+        maxima: maxima)
+      return maxima != nil
     }
     BLAS.gemm(
       transposeB: true, m: rows, n: keys, k: keyDimension, alpha: alpha,
       a: query, lda: keyDimension, b: key, ldb: keyDimension, beta: 0, c: scores, ldc: stride)
+    return false
   }
 
   /// `output (+)= weights · values` for `rows` rows of weights over the keys `keys`.
