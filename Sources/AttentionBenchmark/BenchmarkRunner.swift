@@ -175,7 +175,7 @@ struct BenchmarkRunner {
     let (output, peak) = try MemoryProbe.measure { try attention(backend) }
     let repetitions = Timing.repetitions(
       settings.repetitions, runSeconds: last, minimumSeconds: settings.minimumTimedSeconds,
-      budgetSeconds: settings.budgetSeconds, ceiling: 50)
+      budgetSeconds: settings.budgetSeconds, ceiling: Timing.maximumRuns)
 
     var rivals = [ContenderResult]()
     var rivalTimes = [String: [Double]]()
@@ -193,14 +193,16 @@ struct BenchmarkRunner {
     let rounds = rivals.contains { $0.note == nil } ? Swift.max(1, settings.rounds) : 1
     let perRound = Swift.max(1, (repetitions + rounds - 1) / rounds)
     var times = [Double]()
-    // Every contender starts each of its turns with one untimed run: after the settling pause
-    // the cores, caches and thread pools are cold, which weighs on sub-millisecond cases,
-    // whichever side runs first.
+    // Every contender starts each of its turns with untimed runs (Timing.warmUpRuns: ~30 ms,
+    // at least one): after the settling pause the cores, caches and thread pools are cold,
+    // which weighs on sub-millisecond cases, whichever side runs first.
     for _ in 0..<rounds {
       // Also before the first round: the sgemm peak or the previous case's materialised path
       // may have just run OpenBLAS's threads.
       Timing.settle()
-      times += try Timing.measure(warmups: 1, repetitions: perRound) {
+      times += try Timing.measure(
+        warmups: Timing.warmUpRuns(runSeconds: last), repetitions: perRound
+      ) {
         Sink.consume(try attention(backend).scalars[0])
       }
       for index in rivals.indices where rivals[index].note == nil {
@@ -208,12 +210,16 @@ struct BenchmarkRunner {
         let name = rivals[index].name
         // A contender much slower than the library gets fewer runs, within the time budget.
         var runs = perRound
+        // Its warm-up as long as the library's, from its own run time once known.
+        var warmups = Timing.warmUpRuns(runSeconds: last)
         if let seen = rivalTimes[name], !seen.isEmpty {
           let affordable = Int(settings.budgetSeconds / Double(rounds) / Timing.median(seen))
           runs = Swift.max(1, Swift.min(perRound, affordable))
+          warmups = Timing.warmUpRuns(runSeconds: Timing.median(seen))
         }
         do {
-          rivalTimes[name, default: []] += try contenders!.time(name, warmups: 1, runs: runs)
+          rivalTimes[name, default: []] += try contenders!.time(
+            name, warmups: warmups, runs: runs)
         } catch {
           rivals[index].note = "\(error)"
         }

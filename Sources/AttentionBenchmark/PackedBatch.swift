@@ -92,7 +92,7 @@ struct PackedBatch {
     }[0]
     let repetitions = Timing.repetitions(
       settings.repetitions, runSeconds: first, minimumSeconds: settings.minimumTimedSeconds,
-      budgetSeconds: settings.budgetSeconds, ceiling: 50)
+      budgetSeconds: settings.budgetSeconds, ceiling: Timing.maximumRuns)
     let rounds = Swift.max(1, settings.rounds)
     let perRound = Swift.max(1, (repetitions + rounds - 1) / rounds)
     var packedTimes = [Double]()

@@ -37,6 +37,24 @@ enum Timing {
     usleep(150_000)
   }
 
+  /// The untimed runs that start a contender's turn: enough to fill ``turnWarmUpSeconds`` (at
+  /// least one, at most 200) at `runSeconds` per run.
+  ///
+  /// One run was not enough for sub-millisecond cases: after the settling pause the next ten
+  /// or so calls of 1×12×128×64 took 1.1–1.6× the steady time (clock and caches warming up, for
+  /// every contender alike), so a turn of 17 timed runs measured mostly the warm-up.
+  static func warmUpRuns(runSeconds: Double) -> Int {
+    guard runSeconds > 0 else { return 1 }
+    return Swift.max(1, Swift.min(200, Int(turnWarmUpSeconds / runSeconds)))
+  }
+
+  /// The untimed time at the start of each contender's turn (``warmUpRuns(runSeconds:)``).
+  static let turnWarmUpSeconds = 0.03
+
+  /// The most timed runs of one path: fast cases get up to this many, until they cover the
+  /// minimum timed seconds.
+  static let maximumRuns = 200
+
   /// The middle value (the mean of the two middle values for an even count).
   static func median(_ values: [Double]) -> Double {
     precondition(!values.isEmpty, "median of no values")
