@@ -614,6 +614,14 @@ enum FusedAttention {
       let scores = scratch.scores + rows.lowerBound * ldS
       let out = output + (info.firstRow + rows.lowerBound) * dv
       let values = value + problem.keyRow(kvHead: info.kvHead, key: keys.lowerBound) * dv
+      if rows.count <= BLAS.matrixVectorRows {
+        // Decoding: the score product is the matrix-vector loop, which pulls K from memory at
+        // about half the rate of a plain in-order read (its row sums hold back the loads); read
+        // in order first, the tile is then multiplied from L2 — 20 % faster on
+        // 1×32×1→4096×128, 10 % with grouped queries.
+        kernels.streamIntoCache(
+          tile.keys + (keys.lowerBound - tile.firstKey) * dk, count: keys.count * dk)
+      }
       // Where the stored products are the logits (nothing masked or modified), the small
       // product also gives their row maxima.
       let maximaWritten = TileProducts.scores(

@@ -224,6 +224,16 @@ struct VectorKernels: @unchecked Sendable {  // a pointer to an immutable static
     }
     preconditionFailure("VectorKernels supports Float and Double only")
   }
+
+  /// Reads `count` values in order, bringing them from memory into the caches for a product
+  /// that reads them in an order the hardware prefetchers follow less well.
+  ///
+  /// The non-finite scan's loop: a plain in-order read, limited by the loads alone, is the
+  /// quickest way these loops have to stream a tile from memory. Its answer is not needed.
+  @inline(__always)
+  func streamIntoCache<Scalar: AttentionScalar>(_ values: UnsafePointer<Scalar>, count: Int) {
+    _ = containsNonFinite(values, count: count)
+  }
 }
 
 extension VectorKernels {
