@@ -283,6 +283,88 @@ struct FusedAttentionTests {
     }
   }
 
+  @Test(
+    "With nothing masked, NaN and infinite values reach every row as the sums of the definition do, on small and large value tiles"
+  )
+  func nonFiniteValuesUnmasked() throws {
+    var data = TestData(seed: 12)
+    // 40 keys × 4 values: small tiles, which skip the non-finite scan when every row sees them
+    // whole; 300 keys × 32 values: tiles above L1's size, which are scanned anyway.
+    for (keys, dv) in [(40, 4), (300, 32)] {
+      let q: Tensor<Float> = data.normal([1, 2, 24, 8])
+      let k: Tensor<Float> = data.normal([1, 2, keys, 8])
+      var v: Tensor<Float> = data.normal([1, 2, keys, dv])
+      v[0, 0, 5, 1] = .infinity
+      v[0, 1, keys - 1, 2] = .nan
+      v[0, 1, 0, 3] = -.infinity
+      try Self.expectAllPathsAgree(
+        query: q, key: k, value: v,
+        blockings: Self.blockings + [.init(queryRows: 24, keyColumns: 512)],
+        tolerance: Tolerance.floatVersusFloat, "\(keys) keys, dv \(dv)")
+      let output = try scaledDotProductAttention(query: q, key: k, value: v)
+      for row in 0..<24 {
+        #expect(output[0, 0, row, 1] == .infinity, "head 0 row \(row)")
+        #expect(output[0, 1, row, 2].isNaN, "head 1 row \(row)")
+        #expect(output[0, 1, row, 3] == -.infinity, "head 1 row \(row)")
+        #expect(output[0, 0, row, 0].isFinite, "head 0 row \(row)")
+      }
+    }
+  }
+
+  @Test(
+    "A tile's kind from its first and last queries' bands equals the kind from every query's band"
+  )
+  func tileKinds() throws {
+    var data = TestData(seed: 21)
+    let q: Tensor<Float> = data.normal([2, 1, 37, 4])
+    let k: Tensor<Float> = data.normal([2, 1, 29, 4])
+    let v: Tensor<Float> = data.normal([2, 1, 29, 4])
+    var checked = 0
+    for causal in [nil, CausalAlignment.topLeft, .bottomRight] {
+      for window in [nil, AttentionWindow.sliding(5), AttentionWindow(keysBefore: 3, keysAfter: 7)]
+      {
+        for keyLengths in [nil, [29, 11]] {
+          let problem = try AttentionProblem(
+            query: q, key: k, value: v, mask: .none, causal: causal, keyLengths: keyLengths,
+            scale: nil, window: window)
+          let rules = problem.rules
+          let segment = rules.segments[0]
+          for batch in 0..<2 {
+            for first in stride(from: 0, to: 37, by: 5) {
+              for last in [first, first + 3, first + 12, 36] where last >= first && last < 37 {
+                for keyStart in stride(from: 0, to: 29, by: 4) {
+                  for keyEnd in [keyStart + 1, keyStart + 6, 29] where keyEnd <= 29 {
+                    let queries = first..<(last + 1)
+                    let keys = keyStart..<keyEnd
+                    let bands = queries.map {
+                      rules.keyBand(batch: batch, query: $0, in: segment)
+                    }
+                    let seesSome = bands.contains {
+                      $0.lowerBound < keys.upperBound && keys.lowerBound < $0.upperBound
+                    }
+                    let seesAll = bands.allSatisfy {
+                      $0.lowerBound <= keys.lowerBound && $0.upperBound >= keys.upperBound
+                    }
+                    let expected: AttentionRules<Float>.TileKind =
+                      !seesSome ? .empty : seesAll ? .full : .partial
+                    let kind = rules.tileKind(
+                      batch: batch, queries: queries, keys: keys, in: segment)
+                    #expect(
+                      kind == expected,
+                      "causal \(String(describing: causal)) window \(String(describing: window)) lengths \(String(describing: keyLengths)) batch \(batch) queries \(queries) keys \(keys)"
+                    )
+                    checked += 1
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    #expect(checked > 10_000)
+  }
+
   @Test("Results are bit-identical with 1, 2 and 3 threads")
   func threadCountIndependence() throws {
     var data = TestData(seed: 13)
