@@ -50,6 +50,15 @@ ATTN_INLINE f32v f32_exp_special(f32v r, f32v x, f32v upper, f32v lower) {
   r = _mm512_mask_add_ps(r, over, x, _mm512_set1_ps(INFINITY));
   return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, lower, _CMP_LT_OQ), _mm512_setzero_ps());
 }
+// exp's last step in one instruction: vscalefps makes m·2^k exactly (+infinity on overflow), and
+// its zero-masking clears the lanes below the lower limit (-infinity included); a NaN x keeps
+// its lane, whose m and k are NaN. The bound keeps +infinity from making r NaN: at 100, k = 144
+// and m > 1, so the result overflows as exp(x) does for every x above 88.72.
+#define F32_EXP_SCALEF
+ATTN_INLINE f32v f32_exp_bound(f32v x) { return _mm512_min_ps(_mm512_set1_ps(100.0f), x); }
+ATTN_INLINE f32v f32_exp_scalef(f32v m, f32v k, f32v x, f32v lower) {
+  return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, lower, _CMP_NLT_UQ), m, k);
+}
 ATTN_INLINE f32v f32_or(f32v a, f32v b) {
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
 }
@@ -104,6 +113,12 @@ ATTN_INLINE f64v f64_exp_special(f64v r, f64v x, f64v upper, f64v lower) {
   const __mmask8 over = _mm512_cmp_pd_mask(x, upper, _CMP_NLE_UQ);
   r = _mm512_mask_add_pd(r, over, x, _mm512_set1_pd(INFINITY));
   return _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask(x, lower, _CMP_LT_OQ), _mm512_setzero_pd());
+}
+// The same for Double: at 1000, k = 1443 and the result overflows.
+#define F64_EXP_SCALEF
+ATTN_INLINE f64v f64_exp_bound(f64v x) { return _mm512_min_pd(_mm512_set1_pd(1000.0), x); }
+ATTN_INLINE f64v f64_exp_scalef(f64v m, f64v k, f64v x, f64v lower) {
+  return _mm512_maskz_scalef_pd(_mm512_cmp_pd_mask(x, lower, _CMP_NLT_UQ), m, k);
 }
 ATTN_INLINE f64v f64_or(f64v a, f64v b) {
   return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(a), _mm512_castpd_si512(b)));

@@ -177,6 +177,58 @@ struct VectorKernelsTests {
     }
   }
 
+  @Test(
+    "exp's contract at its edges: 0 below the smallest normal result (and for -infinity), +infinity from overflow on, NaN for every NaN",
+    arguments: levels)
+  func exponentialEdges(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    func check<S: AttentionScalar>(
+      _ inputs: [S], lower: S, upper: S, bound: Double, as _: S.Type
+    ) {
+      var row = inputs
+      _ = row.withUnsafeMutableBufferPointer {
+        kernels.exponentiate($0.baseAddress!, count: $0.count, subtracting: 0)
+      }
+      for (x, e) in zip(inputs, row) {
+        if x.isNaN {
+          #expect(e.isNaN, "\(level) \(S.self) exp(NaN) = \(e)")
+        } else if x < lower {
+          #expect(e == 0, "\(level) \(S.self) exp(\(x)) = \(e), expected 0")
+        } else if x > upper {
+          #expect(e == .infinity, "\(level) \(S.self) exp(\(x)) = \(e), expected +infinity")
+        } else {
+          let reference = Glibc.exp(Double(x))
+          #expect(
+            abs(Double(e) - reference) <= bound * reference,
+            "\(level) \(S.self) exp(\(x)) = \(e) against \(reference)")
+        }
+      }
+    }
+    let floats: [Float] = [
+      -.infinity, -1e30, -200, -104, -103.9, -100, -90, -87.4, -87.33655, -87.33654, -87.3, -50,
+      -1, -0.0, 0, 1e-30, 0.5, 1, 10, 50, 88, 88.72283, 88.7229, 88.8, 89, 95, 99.9, 100, 100.1,
+      150, 1e30, .infinity, .nan, Float(bitPattern: 0x7FC0_0001), Float(bitPattern: 0x7FFF_FFFF),
+      Float(bitPattern: 0xFFC0_0000), Float(bitPattern: 0x7F80_0001),
+    ]
+    // Every length from 1 to all of them, so that each value also lands in a vector's tail.
+    for count in 1...floats.count {
+      check(
+        Array(floats.suffix(count)), lower: -87.33654, upper: 88.72283172607422,
+        bound: Self.floatBound, as: Float.self)
+    }
+    let doubles: [Double] = [
+      -.infinity, -1e300, -2000, -745, -709, -708.4, -708.3964185322641, -708.3, -100, -1, 0, 1,
+      100, 709, 709.78, 709.7827128933840, 709.79, 710, 800, 999, 1000, 1000.5, 5000, 1e300,
+      .infinity, .nan, Double(bitPattern: 0x7FF8_0000_0000_0001),
+      Double(bitPattern: 0xFFF8_0000_0000_0000),
+    ]
+    for count in 1...doubles.count {
+      check(
+        Array(doubles.suffix(count)), lower: -708.3964185322641, upper: 709.782712893383973096,
+        bound: Self.doubleBound, as: Double.self)
+    }
+  }
+
   @Test("Scaling is one rounded product per element", arguments: levels)
   func scale(level: VectorKernels.Level) throws {
     let kernels = try #require(VectorKernels(level))
