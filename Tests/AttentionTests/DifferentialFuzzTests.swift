@@ -76,6 +76,31 @@ struct DifferentialFuzzTests {
     )
   }
 
+  /// Seeds beyond the default 300 that once failed (found by `ATTENTION_FUZZ_COUNT=3000`), each
+  /// run on every `make test`: sinks with centred keys, where the fused path moved the sink's
+  /// logit by the rows' shift in the row's type and lost up to 1e-4 of the log-sum-exp — rows that
+  /// see no key (causal bottom-right with more queries than keys, sparse masks, key lengths) and
+  /// a large scale.
+  static let regressionSeeds: [UInt64] = [
+    1_592_590_795, 1_592_591_769, 1_592_592_599, 1_592_592_628, 1_592_592_880,
+  ]
+
+  @Test(
+    "Seeds that once failed agree across backends and with IEEE Double", arguments: regressionSeeds)
+  func regressions(seed: UInt64) {
+    let problems: [String]
+    if seed & 1 == 0 {
+      let fuzzCase = DifferentialFuzzCase<Float>(seed: seed)
+      problems = Self.check(fuzzCase)
+      if !problems.isEmpty { report(fuzzCase, problems) }
+    } else {
+      let fuzzCase = DifferentialFuzzCase<Double>(seed: seed)
+      problems = Self.check(fuzzCase)
+      if !problems.isEmpty { report(fuzzCase, problems) }
+    }
+    #expect(problems.isEmpty)
+  }
+
   func report<Scalar>(_ fuzzCase: DifferentialFuzzCase<Scalar>, _ problems: [String]) {
     let shown = problems.prefix(6).joined(separator: "\n  ")
     print("differential fuzz FAILURE seed \(fuzzCase.seed): \(fuzzCase)\n  \(shown)")

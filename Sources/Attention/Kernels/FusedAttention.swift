@@ -516,20 +516,18 @@ enum FusedAttention {
         // Centred keys moved the row's logits by −δ: the log-sum-exp gets δ back, the sink −δ.
         // In Double, so adding it back costs no more than the one rounding of the result.
         let shift = centre == nil ? 0 : scratch.rowShift[i]
-        if hasSinks,
-          let sink = rules.sink(head: rowsInfo.head(ofRow: i)).map({
-            Scalar(Double($0) - shift)
-          })
-        {
+        if hasSinks, let sink = rules.sink(head: rowsInfo.head(ofRow: i)).map(Double.init) {
           // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
-          // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ.
-          let newMaximum = m[i].isNaN || m[i] >= sink ? m[i] : sink
-          let correction = Scalar.exponential(m[i] - newMaximum)
-          let sum = l[i] * correction + Scalar.exponential(sink - newMaximum)
-          factor[i] = correction / sum
-          logSumExp[row] =
-            wantsLogSumExp
-            ? Scalar(Double(newMaximum) + Double(Scalar.logarithm(sum)) + shift) : 0
+          // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ, exactly.
+          // In Double and in the logits' own coordinates (m + δ): moving σ by −δ in the row's
+          // type instead rounded it to ulp(δ), which with centred keys of large shifts cost the
+          // log-sum-exp up to 1e-4 (found by the differential fuzzer beyond its 300 default seeds).
+          let maximum = Double(m[i]) + shift
+          let newMaximum = maximum.isNaN || maximum >= sink ? maximum : sink
+          let correction = Double.exponential(maximum - newMaximum)
+          let sum = Double(l[i]) * correction + Double.exponential(sink - newMaximum)
+          factor[i] = Scalar(correction / sum)
+          logSumExp[row] = wantsLogSumExp ? Scalar(newMaximum + Double.logarithm(sum)) : 0
           continue
         }
         if m[i] == -Scalar.infinity {
