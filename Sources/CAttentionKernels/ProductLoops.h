@@ -20,13 +20,13 @@
 // One block of `rows` (1…6) rows of C and `vectors` (1 or 2) whole vectors of columns, or, when
 // `partial`, the last `tail` (< L) columns in one vector. Always inlined with constant `rows`,
 // `vectors` and `partial`, so the accumulator arrays live in registers and the branches on them
-// vanish. With `row_max` (else NULL), each row's written values are folded into its vector of
-// maxima, the way `max_one` folds a row (`max_skip_nan`, the tail's unwritten lanes as
-// -infinity).
+// vanish. With `row_scale` (else NULL), row r is finally multiplied by `row_scale[r]`; with
+// `row_max` (else NULL), each row's written values are folded into its vector of maxima, the way
+// `max_one` folds a row (`max_skip_nan`, the tail's unwritten lanes as -infinity).
 ATTN_INLINE void ATTN_NAME(product_block)(
     const size_t rows, const size_t vectors, const bool partial, size_t tail, size_t k, T alpha,
     const T *a, size_t lda, const T *b, size_t ldb, const T *bias, bool accumulate, T *c,
-    size_t ldc, V *row_max) {
+    size_t ldc, const T *row_scale, V *row_max) {
   V sums[ATTN_PRODUCT_ROWS][2];
   for (size_t r = 0; r < rows; ++r) {
     for (size_t v = 0; v < vectors; ++v) sums[r][v] = OP(splat)(0);
@@ -61,11 +61,13 @@ ATTN_INLINE void ATTN_NAME(product_block)(
       if (bias) x = OP(add)(x, shift[v]);
       if (partial) {
         if (accumulate) x = OP(add)(x, OP(load_tail)(out, tail, 0));
+        if (row_scale) x = OP(mul)(x, OP(splat)(row_scale[r]));
         OP(store_tail)(out, tail, x);
         // The lanes past the tail hold products of the zero padding: read back as -infinity.
         if (row_max) row_max[r] = OP(max_skip_nan)(OP(load_tail)(out, tail, -INFINITY), row_max[r]);
       } else {
         if (accumulate) x = OP(add)(x, OP(load)(out + v * L));
+        if (row_scale) x = OP(mul)(x, OP(splat)(row_scale[r]));
         OP(store)(out + v * L, x);
         if (row_max) row_max[r] = OP(max_skip_nan)(x, row_max[r]);
       }
@@ -78,19 +80,20 @@ ATTN_INLINE void ATTN_NAME(product_block)(
 // outermost on the fused path's tiles (128 × 128 × 64: Q and Kᵀ are 32 KiB each, so one of them
 // is read from L2 either way, and B's 2 loads per step cost less than A's 4 broadcasts).
 //
-// `with_maxima` is a constant at each call (the kernel branches once, at the top), so the loops
-// without maxima compile exactly as if the fold did not exist: a run-time test inside them made
-// the compiler keep accumulators on the stack (7 % slower on (32, 12, 64, 32)).
+// `with_scales` and `with_maxima` are constants at each call (the kernel branches once, at the
+// top), so the loops without them compile exactly as if they did not exist: a run-time test
+// inside them made the compiler keep accumulators on the stack (7 % slower on (32, 12, 64, 32)).
 ATTN_INLINE void ATTN_NAME(product_rows)(
     const size_t rows, size_t n, size_t k, T alpha, const T *a, size_t lda, const T *b,
-    size_t ldb, const T *bias, bool accumulate, T *c, size_t ldc, const bool with_maxima,
-    T *maxima) {
+    size_t ldb, const T *bias, bool accumulate, T *c, size_t ldc, const bool with_scales,
+    const T *row_scales, const bool with_maxima, T *maxima) {
   V row_max[ATTN_PRODUCT_ROWS];
   for (size_t r = 0; r < rows; ++r) row_max[r] = OP(splat)(-INFINITY);
   V *const fold = with_maxima ? row_max : NULL;
+  const T *const scales = with_scales ? row_scales : NULL;
 #define ATTN_BLOCK(vectors, partial, tail)                                                      \
   ATTN_NAME(product_block)(rows, vectors, partial, tail, k, alpha, a, lda, b + j, ldb,           \
-                           bias ? bias + j : NULL, accumulate, c + j, ldc, fold)
+                           bias ? bias + j : NULL, accumulate, c + j, ldc, scales, fold)
   size_t j = 0;
   for (; j + 2 * L <= n; j += 2 * L) ATTN_BLOCK(2, false, 0);
   if (j + L <= n) {
@@ -107,11 +110,13 @@ ATTN_INLINE void ATTN_NAME(product_rows)(
 // The rows in blocks of 6, then the last 1–5 rows, each count its own inlined block.
 ATTN_INLINE void ATTN_NAME(product_all_rows)(
     size_t m, size_t n, size_t k, T alpha, const T *a, size_t lda, const T *b, size_t ldb,
-    const T *bias, bool accumulate, T *c, size_t ldc, const bool with_maxima, T *maxima) {
+    const T *bias, bool accumulate, T *c, size_t ldc, const bool with_scales,
+    const T *row_scales, const bool with_maxima, T *maxima) {
   size_t i = 0;
 #define ATTN_ROWS(count)                                                                     \
   ATTN_NAME(product_rows)(count, n, k, alpha, a + i * lda, lda, b, ldb, bias, accumulate,    \
-                          c + i * ldc, ldc, with_maxima, with_maxima ? maxima + i : NULL)
+                          c + i * ldc, ldc, with_scales, with_scales ? row_scales + i : NULL, \
+                          with_maxima, with_maxima ? maxima + i : NULL)
   for (; i + ATTN_PRODUCT_ROWS <= m; i += ATTN_PRODUCT_ROWS) ATTN_ROWS(ATTN_PRODUCT_ROWS);
   switch (m - i) {
     case 5:
@@ -137,14 +142,20 @@ ATTN_INLINE void ATTN_NAME(product_all_rows)(
 
 ATTN_KERNEL void ATTN_NAME(product)(
     size_t m, size_t n, size_t k, T alpha, const T *a, size_t lda, const T *b, size_t ldb,
-    const T *bias, bool accumulate, T *c, size_t ldc, T *maxima) {
-  if (maxima) {
-    ATTN_NAME(product_all_rows)(m, n, k, alpha, a, lda, b, ldb, bias, accumulate, c, ldc, true,
-                                maxima);
+    const T *bias, bool accumulate, T *c, size_t ldc, const T *row_scales, T *maxima) {
+#define ATTN_ALL_ROWS(scales, max)                                                             \
+  ATTN_NAME(product_all_rows)(m, n, k, alpha, a, lda, b, ldb, bias, accumulate, c, ldc, scales, \
+                              row_scales, max, maxima)
+  if (row_scales && maxima) {
+    ATTN_ALL_ROWS(true, true);
+  } else if (row_scales) {
+    ATTN_ALL_ROWS(true, false);
+  } else if (maxima) {
+    ATTN_ALL_ROWS(false, true);
   } else {
-    ATTN_NAME(product_all_rows)(m, n, k, alpha, a, lda, b, ldb, bias, accumulate, c, ldc, false,
-                                NULL);
+    ATTN_ALL_ROWS(false, false);
   }
+#undef ATTN_ALL_ROWS
 }
 
 // y = alpha·A·x, or y += alpha·A·x, for row-major A (rows × columns, row stride `lda`): decoding's

@@ -383,6 +383,56 @@ struct VectorKernelsTests {
   }
 
   @Test(
+    "The small product's row scales: the product, then each row times its factor, bit for bit (with and without accumulate, a NaN factor)",
+    arguments: levels)
+  func smallProductRowScales(level: VectorKernels.Level) throws {
+    let kernels = try #require(VectorKernels(level))
+    var generator = SplitMix64(seed: 17)
+    func check<S: AttentionScalar>(_: S.Type, m: Int, n: Int, k: Int, accumulate: Bool) {
+      let (lda, ldb, ldc) = (k + 2, n + 1, n + 3)
+      let a = (0..<(m * lda)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+      let b = (0..<(k * ldb)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+      let initial = (0..<(m * ldc)).map { _ in S(Double.random(in: -1..<1, using: &generator)) }
+      var scales = (0..<m).map { _ in S(Double.random(in: 0.01..<3, using: &generator)) }
+      if m > 2 { scales[2] = .nan }
+      func run(scaled: Bool) -> [S] {
+        var c = initial
+        a.withUnsafeBufferPointer { a in
+          b.withUnsafeBufferPointer { b in
+            scales.withUnsafeBufferPointer { scales in
+              c.withUnsafeMutableBufferPointer { c in
+                kernels.product(
+                  m: m, n: n, k: k, alpha: S(0.75), a: a.baseAddress!, lda: lda,
+                  b: b.baseAddress!, ldb: ldb, accumulate: accumulate, c: c.baseAddress!,
+                  ldc: ldc, rowScales: scaled ? scales.baseAddress! : nil)
+              }
+            }
+          }
+        }
+        return c
+      }
+      let plain = run(scaled: false)
+      let scaled = run(scaled: true)
+      for i in 0..<m {
+        for j in 0..<ldc where i * ldc + j < plain.count {
+          let expected = j < n ? plain[i * ldc + j] * scales[i] : initial[i * ldc + j]
+          let actual = scaled[i * ldc + j]
+          #expect(
+            actual == expected || (actual.isNaN && expected.isNaN),
+            "\(level) \(S.self) \(m)×\(n)×\(k) accumulate \(accumulate) [\(i), \(j)]: \(actual), expected \(expected)"
+          )
+        }
+      }
+    }
+    for (m, n, k) in Self.productShapes {
+      for accumulate in [false, true] {
+        check(Float.self, m: m, n: n, k: k, accumulate: accumulate)
+        check(Double.self, m: m, n: n, k: k, accumulate: accumulate)
+      }
+    }
+  }
+
+  @Test(
     "The small product's row maxima are those of the rows it wrote: every tail, NaN skipped, -infinity rows",
     arguments: levels)
   func smallProductRowMaxima(level: VectorKernels.Level) throws {

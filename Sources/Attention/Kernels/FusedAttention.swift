@@ -440,6 +440,65 @@ enum FusedAttention {
         centresKeys
         ? centring(rowsInfo, rows: rows, keys: keyStart..<keyEnd, scratch: scratch) : nil
 
+      /// Each row's final factor (1/l, or with a sink l's correction; NaN for a row whose visible
+      /// logits were all -infinity) into the scratch's tile shifts, and its log-sum-exp. Called
+      /// once the running maxima and sums are final: by the last tile's `process`, which has its
+      /// product apply them, or after the tiles.
+      func writeFactors() {
+        let factor = scratch.tileShift
+        // Sinks are looked up per row only when the problem has some (the head of a row costs a
+        // division: 2 % of a batch of short sentences when done for every row).
+        let hasSinks = keySplit == nil && rules.sinks != nil
+        for i in 0..<rows {
+          factor[i] = 1
+          let row = rowsInfo.firstRow + i
+          // Centred keys moved the row's logits by −δ: the log-sum-exp gets δ back, the sink −δ.
+          // In Double, so adding it back costs no more than the one rounding of the result.
+          let shift = centre == nil ? 0 : scratch.rowShift[i]
+          if hasSinks, let sink = rules.sink(head: rowsInfo.head(ofRow: i)).map(Double.init) {
+            // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
+            // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ, exactly.
+            // In Double and in the logits' own coordinates (m + δ): moving σ by −δ in the row's
+            // type instead rounded it to ulp(δ), which with centred keys of large shifts cost the
+            // log-sum-exp up to 1e-4 (found by the differential fuzzer beyond its 300 default seeds).
+            let maximum = Double(m[i]) + shift
+            let newMaximum = maximum.isNaN || maximum >= sink ? maximum : sink
+            let correction = Double.exponential(maximum - newMaximum)
+            let sum = Double(l[i]) * correction + Double.exponential(sink - newMaximum)
+            factor[i] = Scalar(correction / sum)
+            logSumExp[row] = wantsLogSumExp ? Scalar(newMaximum + Double.logarithm(sum)) : 0
+            continue
+          }
+          if m[i] == -Scalar.infinity {
+            // Every logit was -infinity. A row that sees no key keeps its zeros; a row that sees
+            // keys whose logits are all -infinity (an infinite Q or K) is NaN, as IEEE arithmetic
+            // makes it (exp(−∞ − (−∞))) and as the other paths give. Rare: asked key by key.
+            if rules.seesAnyKey(
+              batch: b, head: rowsInfo.head(ofRow: i), query: rowsInfo.query(ofRow: i),
+              among: keyStart..<keyEnd)
+            {
+              // NaN times whatever the row holds: the row is NaN once the factors are applied.
+              factor[i] = .nan
+              logSumExp[row] = .nan
+            } else {
+              logSumExp[row] = -Scalar.infinity
+            }
+            continue
+          }
+          factor[i] = 1 / l[i]
+          guard wantsLogSumExp else {
+            logSumExp[row] = 0
+            continue
+          }
+          logSumExp[row] =
+            centre == nil
+            ? m[i] + Scalar.logarithm(l[i])
+            : Scalar(Double(m[i]) + Double(Scalar.logarithm(l[i])) + shift)
+        }
+      }
+      // Whether the last tile's value product already applied the final factors.
+      var factorsApplied = false
+
       var firstKey = keyStart
       while firstKey < keyEnd {
         let keys = firstKey..<Swift.min(firstKey + blocking.keyColumns, keyEnd)
@@ -467,17 +526,20 @@ enum FusedAttention {
         case .empty:
           break
         case .full:
-          process(
+          // The last tile of the rows' walk finishes them in its value product.
+          factorsApplied = process(
             rowsInfo, rules: rules, rows: 0..<rows, keys: keys, tile: tile, masked: false,
-            accumulate: outputWritten, scratch: scratch)
+            accumulate: outputWritten, scratch: scratch,
+            finishes: keys.upperBound == keyEnd, writeFactors: writeFactors)
           outputWritten = true
         case .partial
         where band(queriesPerHead - 1).lowerBound <= keys.lowerBound
           && band(0).upperBound >= keys.upperBound:
           // Every row's band covers the tile: only the mask tensor cuts it.
-          process(
+          factorsApplied = process(
             rowsInfo, rules: rules, rows: 0..<rows, keys: keys, tile: tile, masked: true,
-            accumulate: outputWritten, scratch: scratch)
+            accumulate: outputWritten, scratch: scratch,
+            finishes: keys.upperBound == keyEnd, writeFactors: writeFactors)
           outputWritten = true
         case .partial:
           zeroOutput()
@@ -504,58 +566,10 @@ enum FusedAttention {
       }
       // Rows that saw no tile at all keep zeros.
       zeroOutput()
-
-      // Each row's final factor (1/l, or with a sink l's correction), applied to all rows at once.
-      let factor = scratch.tileShift
-      // Sinks are looked up per row only when the problem has some (the head of a row costs a
-      // division: 2 % of a batch of short sentences when done for every row).
-      let hasSinks = keySplit == nil && rules.sinks != nil
-      for i in 0..<rows {
-        factor[i] = 1
-        let row = rowsInfo.firstRow + i
-        // Centred keys moved the row's logits by −δ: the log-sum-exp gets δ back, the sink −δ.
-        // In Double, so adding it back costs no more than the one rounding of the result.
-        let shift = centre == nil ? 0 : scratch.rowShift[i]
-        if hasSinks, let sink = rules.sink(head: rowsInfo.head(ofRow: i)).map(Double.init) {
-          // The sink joins the denominator only: m' = max(m, σ), l' = l·e^(m − m') + e^(σ − m').
-          // A row that sees no key (m = −∞) keeps its zeros and gets log-sum-exp σ, exactly.
-          // In Double and in the logits' own coordinates (m + δ): moving σ by −δ in the row's
-          // type instead rounded it to ulp(δ), which with centred keys of large shifts cost the
-          // log-sum-exp up to 1e-4 (found by the differential fuzzer beyond its 300 default seeds).
-          let maximum = Double(m[i]) + shift
-          let newMaximum = maximum.isNaN || maximum >= sink ? maximum : sink
-          let correction = Double.exponential(maximum - newMaximum)
-          let sum = Double(l[i]) * correction + Double.exponential(sink - newMaximum)
-          factor[i] = Scalar(correction / sum)
-          logSumExp[row] = wantsLogSumExp ? Scalar(newMaximum + Double.logarithm(sum)) : 0
-          continue
-        }
-        if m[i] == -Scalar.infinity {
-          // Every logit was -infinity. A row that sees no key keeps its zeros; a row that sees
-          // keys whose logits are all -infinity (an infinite Q or K) is NaN, as IEEE arithmetic
-          // makes it (exp(−∞ − (−∞))) and as the other paths give. Rare: asked key by key.
-          if rules.seesAnyKey(
-            batch: b, head: rowsInfo.head(ofRow: i), query: rowsInfo.query(ofRow: i),
-            among: keyStart..<keyEnd)
-          {
-            (out + i * dv).update(repeating: .nan, count: dv)
-            logSumExp[row] = .nan
-          } else {
-            logSumExp[row] = -Scalar.infinity
-          }
-          continue
-        }
-        factor[i] = 1 / l[i]
-        guard wantsLogSumExp else {
-          logSumExp[row] = 0
-          continue
-        }
-        logSumExp[row] =
-          centre == nil
-          ? m[i] + Scalar.logarithm(l[i])
-          : Scalar(Double(m[i]) + Double(Scalar.logarithm(l[i])) + shift)
+      if !factorsApplied {
+        writeFactors()
+        kernels.scale(rows: out, count: dv, rowCount: rows, stride: dv, by: scratch.tileShift)
       }
-      kernels.scale(rows: out, count: dv, rowCount: rows, stride: dv, by: factor)
     }
 
     /// The centre of the keys `keys` that the block's `rows` walk, with each row's logit shift in
@@ -601,11 +615,21 @@ enum FusedAttention {
     /// against the keys `keys`; `masked` when some of these rows may not see some of these keys.
     /// Without `accumulate` the rows' output is written (`O = P·V`): their first tile, whose
     /// running maxima are all `-infinity`, so nothing reads the output before.
+    ///
+    /// - Parameters:
+    ///   - finishes: this is the rows' last tile: once their running maxima and sums are final,
+    ///     `writeFactors` writes their final factors into the scratch's tile shifts, and the
+    ///     value product applies them as it stores the rows, when it can (the small product,
+    ///     finite values).
+    ///   - writeFactors: see `finishes`.
+    /// - Returns: whether the final factors were written and applied.
+    @discardableResult
     func process(
       _ info: Rows, rules: AttentionRules<Scalar>, rows: Range<Int>, keys: Range<Int>, tile: Tile,
       masked: Bool,
-      accumulate: Bool, scratch: Scratch<Scalar>
-    ) {
+      accumulate: Bool, scratch: Scratch<Scalar>, finishes: Bool = false,
+      writeFactors: () -> Void = {}
+    ) -> Bool {
       let (dk, dv) = (problem.keyDimension, problem.valueDimension)
       let ldS = blocking.keyColumns
       let columns = keys.count
@@ -654,6 +678,15 @@ enum FusedAttention {
       // slower without the scan on 1×32×1→4096×128). Small tiles skip it (3 % of a batch of
       // short sentences).
       let scansValues = masked || keys.count * dv > Self.unscannedValueCount
+      let valuesAreFinite =
+        !scansValues || !NonFinite.contains(values, count: keys.count * dv, using: kernels)
+      // The final factors (1/l), applied by the small product as it stores the rows: the same
+      // roundings as the pass over the rows after (1–2 % of a batch of short sentences).
+      var rowScales: UnsafePointer<Scalar>? = nil
+      if finishes, valuesAreFinite, case .small = multiplier {
+        writeFactors()
+        rowScales = UnsafePointer(scratch.tileShift)
+      }
       TileProducts.addWeightedValues(
         problem: problem, weights: scores, stride: ldS, rows: rows.count,
         rowQuery: {
@@ -661,9 +694,9 @@ enum FusedAttention {
         },
         batch: info.batch, keys: keys,
         values: values,
-        valuesAreFinite: !scansValues
-          || !NonFinite.contains(values, count: keys.count * dv, using: kernels),
-        into: out, accumulate: accumulate, multiplier: multiplier)
+        valuesAreFinite: valuesAreFinite, into: out, accumulate: accumulate,
+        multiplier: multiplier, rowScales: rowScales)
+      return rowScales != nil
     }
 
     /// One step of the online softmax for `rowCount` rows of a tile (`stride` apart): turns

@@ -102,14 +102,19 @@ enum TileProducts {
   ///   - rowQuery: the query head and query index of each row (for the visibility of the slow
   ///     route).
   ///   - accumulate: add to `output` (the fused kernel's running sum) rather than overwrite it.
+  ///   - rowScales: each output row's final factor, applied as the rows are stored (the fused
+  ///     kernel's `1/l` on its last tile: the same roundings as a pass over the rows after);
+  ///     only with the small multiplier and finite values.
   static func addWeightedValues<Scalar: AttentionScalar>(
     problem: AttentionProblem<Scalar>, weights: UnsafePointer<Scalar>, stride: Int, rows: Int,
     rowQuery: (Int) -> (head: Int, query: Int), batch: Int, keys: Range<Int>,
     values: UnsafePointer<Scalar>, valuesAreFinite: Bool,
-    into output: UnsafeMutablePointer<Scalar>, accumulate: Bool, multiplier: Multiplier = .blas
+    into output: UnsafeMutablePointer<Scalar>, accumulate: Bool, multiplier: Multiplier = .blas,
+    rowScales: UnsafePointer<Scalar>? = nil
   ) {
     let dv = problem.valueDimension
     guard valuesAreFinite else {
+      precondition(rowScales == nil, "row scales on the non-finite values' route")
       if !accumulate { output.update(repeating: 0, count: rows * dv) }
       for r in 0..<rows {
         let row = weights + r * stride
@@ -127,9 +132,10 @@ enum TileProducts {
     if case .small(let kernels) = multiplier {
       kernels.product(
         m: rows, n: dv, k: keys.count, alpha: 1, a: weights, lda: stride, b: values, ldb: dv,
-        accumulate: accumulate, c: output, ldc: dv)
+        accumulate: accumulate, c: output, ldc: dv, rowScales: rowScales)
       return
     }
+    precondition(rowScales == nil, "row scales with BLAS")
     BLAS.gemm(
       m: rows, n: dv, k: keys.count, alpha: 1, a: weights, lda: stride, b: values, ldb: dv,
       beta: accumulate ? 1 : 0, c: output, ldc: dv)

@@ -241,25 +241,29 @@ extension VectorKernels {
   /// `lda`), `b` (`k × n`, `ldb`) and `c` (`m × n`, `ldc`), read in place: the C loops' unpacked
   /// product for small tiles (``TileProducts/Multiplier``) and `Linear` maps
   /// (``WeightProduct``, whose `bias` holds `n` values added to every row). Without
-  /// `accumulate`, `c` is only written, as BLAS's `beta = 0`. With `maxima`, `maxima[i]` also
-  /// gets the largest value written to row `i` of `c`, as ``maximum(_:count:)`` of that row
-  /// would (NaNs skipped, `-infinity` for none).
+  /// `accumulate`, `c` is only written, as BLAS's `beta = 0`. With `rowScales`, row `i` is then
+  /// multiplied by `rowScales[i]`. With `maxima`, `maxima[i]` also gets the largest value
+  /// written to row `i` of `c`, as ``maximum(_:count:)`` of that row would (NaNs skipped,
+  /// `-infinity` for none).
   @inline(__always)
   func product<Scalar: AttentionScalar>(
     m: Int, n: Int, k: Int, alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int,
     b: UnsafePointer<Scalar>, ldb: Int, bias: UnsafePointer<Scalar>? = nil, accumulate: Bool,
-    c: UnsafeMutablePointer<Scalar>, ldc: Int, maxima: UnsafeMutablePointer<Scalar>? = nil
+    c: UnsafeMutablePointer<Scalar>, ldc: Int, rowScales: UnsafePointer<Scalar>? = nil,
+    maxima: UnsafeMutablePointer<Scalar>? = nil
   ) {
     if Scalar.self == Float.self {
       table.pointee.product_f32(
         m, n, k, unsafeBitCast(alpha, to: Float.self), a.cast(to: Float.self), lda,
         b.cast(to: Float.self), ldb, bias?.cast(to: Float.self), accumulate,
-        c.mutableCast(to: Float.self), ldc, maxima?.mutableCast(to: Float.self))
+        c.mutableCast(to: Float.self), ldc, rowScales?.cast(to: Float.self),
+        maxima?.mutableCast(to: Float.self))
     } else if Scalar.self == Double.self {
       table.pointee.product_f64(
         m, n, k, unsafeBitCast(alpha, to: Double.self), a.cast(to: Double.self), lda,
         b.cast(to: Double.self), ldb, bias?.cast(to: Double.self), accumulate,
-        c.mutableCast(to: Double.self), ldc, maxima?.mutableCast(to: Double.self))
+        c.mutableCast(to: Double.self), ldc, rowScales?.cast(to: Double.self),
+        maxima?.mutableCast(to: Double.self))
     } else {
       preconditionFailure("VectorKernels supports Float and Double only")
     }

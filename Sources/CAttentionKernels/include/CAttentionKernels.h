@@ -66,13 +66,16 @@ typedef struct attn_row_kernels {
   /// `Linear` maps (B a packed panel of Wᵀ, `bias` the map's n values, or NULL). Without
   /// `accumulate`, C is only written. Each element of C sums its k products in order (one fused
   /// multiply-add each where the instruction set has FMA), is scaled by alpha, then gets the
-  /// bias and C added in that order. With `maxima` (else NULL), `maxima[i]` is also set to the
-  /// largest value written to row i of C, as `max_f32` of that row gives it (NaNs skipped,
-  /// -infinity for none): the score tile's row maxima without a pass over the tile.
+  /// bias and C added in that order. With `row_scales` (else NULL), row i is then multiplied by
+  /// `row_scales[i]` (the fused kernel's final 1/l, without a pass over the output). With
+  /// `maxima` (else NULL), `maxima[i]` is also set to the largest value written to row i of C, as
+  /// `max_f32` of that row gives it (NaNs skipped, -infinity for none): the score tile's row
+  /// maxima without a pass over the tile.
   void (*_Nonnull product_f32)(
       size_t m, size_t n, size_t k, float alpha, const float *_Nonnull a, size_t lda,
       const float *_Nonnull b, size_t ldb, const float *_Nullable bias, bool accumulate,
-      float *_Nonnull c, size_t ldc, float *_Nullable maxima);
+      float *_Nonnull c, size_t ldc, const float *_Nullable row_scales,
+      float *_Nullable maxima);
   /// Writes the transpose of the row-major `rows × columns` matrix at `source` (row stride
   /// `lds`) into `destination` (`columns × rows`, row stride `ldd`): the key tile as the small
   /// product's right-hand side (Kᵀ).
@@ -107,7 +110,8 @@ typedef struct attn_row_kernels {
   void (*_Nonnull product_f64)(
       size_t m, size_t n, size_t k, double alpha, const double *_Nonnull a, size_t lda,
       const double *_Nonnull b, size_t ldb, const double *_Nullable bias, bool accumulate,
-      double *_Nonnull c, size_t ldc, double *_Nullable maxima);
+      double *_Nonnull c, size_t ldc, const double *_Nullable row_scales,
+      double *_Nullable maxima);
   void (*_Nonnull transpose_f64)(
       size_t rows, size_t columns, const double *_Nonnull source, size_t lds,
       double *_Nonnull destination, size_t ldd);
