@@ -7,7 +7,7 @@ BENCH_ARGS ?=
 # builds every target of this package, so the package as a whole does.
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config libopenmpi-dev openmpi-bin
 
-.PHONY: test test-mpi bench bench-ring deps build release lint format clean model bench-model \
+.PHONY: test test-cores test-mpi bench bench-ring deps build release lint format clean model bench-model \
   bench-generate fuzz sanitize
 
 # Installs OpenBLAS, LAPACKE, Open MPI and pkg-config with apt-get when pkg-config cannot find
@@ -31,7 +31,33 @@ release: deps
 test: deps model
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) test-cores
 	$(MAKE) test-mpi
+
+# The suite again under the OpenBLAS kernels and row kernels other x86-64 CPUs get, so that a pass
+# on one vendor's CPU says something about the others: OpenBLAS's cores sum a product's terms in
+# different orders (the failure that once passed on Intel and failed on AMD), and the row kernels
+# differ by instruction set. SkylakeX is what OpenBLAS picks on AVX-512 Xeons without BF16
+# (Skylake-SP, Cascade Lake, Ice Lake); Haswell with ATTENTION_ISA=avx2 is an AVX2 Intel (or Zen 2
+# or 3) CPU. A core the CPU cannot run, or the one OpenBLAS already chose for the first pass, is
+# skipped (with a line saying so). About a minute per pass on 2 cores; TEST_CORES="" skips them.
+TEST_CORES ?= SkylakeX:avx512f:avx512 Haswell:avx2:avx2
+test-cores: deps
+	$(SWIFT) build --product attention
+	@set -euo pipefail; bin="$$($(SWIFT) build --show-bin-path)"; \
+	detected="$$(OPENBLAS_VERBOSE=2 "$$bin/attention" --help 2>&1 | sed -n 's/^Core: //p' | head -n 1)"; \
+	flags="$$(grep -m 1 '^flags' /proc/cpuinfo 2>/dev/null || true)"; \
+	for entry in $(TEST_CORES); do \
+	  IFS=: read -r core flag isa <<< "$$entry"; \
+	  if ! grep -qw -- "$$flag" <<< "$$flags"; then \
+	    echo "test-cores: skipping $$core (this CPU lacks $$flag)"; continue; \
+	  fi; \
+	  if [ "$$core" = "$$detected" ]; then \
+	    echo "test-cores: skipping $$core (the first pass ran it: OpenBLAS chose it)"; continue; \
+	  fi; \
+	  echo "test-cores: OPENBLAS_CORETYPE=$$core ATTENTION_ISA=$$isa $(SWIFT) test"; \
+	  OPENBLAS_CORETYPE=$$core ATTENTION_ISA=$$isa $(SWIFT) test; \
+	done
 
 # Ring attention across processes (DistributedAttention, attention-mpi) under mpirun with 2, 3
 # and 4 processes on however many cores there are (--oversubscribe: this 2-core machine runs 4).
