@@ -162,14 +162,15 @@ attn_isa attn_best_isa(void);
 /// One worker's share of a parallel call: `worker` in `0..<workers`.
 typedef void (*attn_pool_task)(void *_Nullable context, size_t worker, size_t workers);
 
-/// Calls `task(context, w, n)` for every `w` in `0..<n` concurrently and returns `n` once all
-/// have returned: worker 0 on the calling thread, the others on helper threads that the first
-/// call starts and that stay for the process, spinning briefly between calls (yielding the core
-/// each turn) and sleeping after 200 µs idle. `n` is `workers`, at most `ATTN_POOL_MAX_WORKERS`,
-/// fewer if the system refuses threads. One call uses the helpers at a time: a concurrent call
-/// from another thread, or a call from inside a task, runs `task(context, 0, 1)` alone on the
-/// calling thread — so a task must split its work by the `n` it is given and never wait for
-/// another worker.
+/// Calls `task(context, w, n)` once for every share `w` in `0..<n` and returns `n` once all
+/// have returned. The calling thread and helper threads (started by the first call, kept for the
+/// process, spinning briefly between calls — yielding the core each turn — and sleeping after
+/// 200 µs idle) claim the shares one at a time, so they run concurrently when the helpers are
+/// awake and one after another on the caller when a helper has no core to run on. `n` is
+/// `workers`, at most `ATTN_POOL_MAX_WORKERS`, fewer if the system refuses threads. One call uses
+/// the helpers at a time: a concurrent call from another thread, or a call from inside a task,
+/// runs `task(context, 0, 1)` alone on the calling thread — so a task must split its work by the
+/// `n` it is given and never wait for another share.
 size_t attn_pool_run(size_t workers, attn_pool_task _Nonnull task, void *_Nullable context);
 
 /// `kernels->matvec_f32` (y = alpha·A·x, or y += when `accumulate`) with the rows split across
