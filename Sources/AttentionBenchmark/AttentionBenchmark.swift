@@ -191,6 +191,16 @@ struct AttentionBenchmark: ParsableCommand {
     print(peakBefore.summary)
     print()
 
+    var choices: ProductChoices?
+    if shapes.isEmpty {
+      print("== Product choices on this CPU (the engine's own product against OpenBLAS's) ==")
+      choices = try ProductChoices.measure(
+        rounds: quick ? 2 : 3, turnSeconds: quick ? 0.02 : 0.04
+      ) { print(ProductChoices.line($0)) }
+      print(choices!.summary)
+      print()
+    }
+
     print("== Contenders ==")
     let contenders = Contenders(
       nativeBinary: nativeBinary,
@@ -260,7 +270,8 @@ struct AttentionBenchmark: ParsableCommand {
       load: (loadAtStart, loadAtEnd), settings: settings,
       nativeBuildFlags: nativeBinary == nil ? nil : nativeBuildFlags,
       contenderNotes: contenders.notes, contenderVersions: contenders.versions,
-      results: results, longRows: longRows, packed: packed, elapsedSeconds: elapsed)
+      results: results, longRows: longRows, packed: packed, productChoices: choices,
+      elapsedSeconds: elapsed)
     print()
     print(report.markdown)
     let files = try report.write(to: outputDirectory)

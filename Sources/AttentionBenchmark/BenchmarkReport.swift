@@ -24,6 +24,8 @@ struct BenchmarkReport {
   /// The long causal rows: dense, then with a sliding window.
   let longRows: [BenchmarkResult]
   let packed: PackedComparison?
+  /// The engine's product choices timed on this CPU; `nil` when not run (custom shapes).
+  let productChoices: ProductChoices?
   let elapsedSeconds: Double
   /// UTC, `2026-11-21 18:40` for the document and `20261121-184000` for file names.
   let date: (display: String, fileStamp: String) = BenchmarkReport.currentDate()
@@ -90,6 +92,7 @@ struct BenchmarkReport {
     lines += decodeTable()
     lines += longTable()
     lines += packedTable()
+    lines += productChoices?.markdown ?? []
     lines += ["", Self.method]
     return lines.joined(separator: "\n")
   }

@@ -105,6 +105,25 @@ struct ResultsFile: Encodable {
     var maximumDifference: Double?
   }
 
+  struct ProductChoice: Encodable {
+    var label: String
+    var operations: Double
+    var ownProduct: Times
+    var openBLAS: Times
+    var openBLASOverOwn: Double
+    var engineTakesOwnProduct: Bool
+    /// How much slower the side the engine takes is than the other (0: it is the faster).
+    var choiceLoss: Double
+  }
+
+  struct ProductChoicesInfo: Encodable {
+    var instructionSet: String
+    var rounds: Int
+    var tiles: [ProductChoice]
+    var linearMaps: [ProductChoice]
+    var summary: String
+  }
+
   var date: String
   var machine: Machine
   var openBLAS: OpenBLASInfo
@@ -122,6 +141,7 @@ struct ResultsFile: Encodable {
   var longSequence: [Case]
   var windowOverDense: Double?
   var packedBatch: Packed?
+  var productChoices: ProductChoicesInfo?
 
   init(report r: BenchmarkReport) {
     date = r.date.display + " UTC"
@@ -160,6 +180,18 @@ struct ResultsFile: Encodable {
       Packed(
         packed: Self.makeCase($0.packed, report: r), padded: Self.makeCase($0.padded, report: r),
         paddedOverPacked: $0.paddedOverPacked, maximumDifference: Self.finite($0.difference))
+    }
+    productChoices = r.productChoices.map { choices in
+      func entry(_ c: ProductChoices.Comparison) -> ProductChoice {
+        ProductChoice(
+          label: c.label, operations: c.operationCount, ownProduct: Times(c.ownProduct),
+          openBLAS: Times(c.openBLAS), openBLASOverOwn: c.openBLASOverOwn,
+          engineTakesOwnProduct: c.engineTakesOwnProduct, choiceLoss: c.choiceLoss)
+      }
+      return ProductChoicesInfo(
+        instructionSet: choices.instructionSet, rounds: choices.rounds,
+        tiles: choices.tiles.map(entry), linearMaps: choices.linearMaps.map(entry),
+        summary: choices.summary)
     }
   }
 

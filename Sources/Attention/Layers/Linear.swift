@@ -4,7 +4,7 @@
 /// exactly as PyTorch stores them, so a state dict's tensors are used as they are. Applying the
 /// map is one matrix product over every row of the input at once: OpenBLAS's `gemm` with `W` read
 /// transposed in place, or, for Float rows on AVX-512 processors, the engine's own product over
-/// panels of `Wᵀ` copied per call (``WeightProduct``: 1.1–1.5× OpenBLAS's speed on Zen 4, the
+/// panels of `Wᵀ` copied per call (1.1–1.5× OpenBLAS's speed on Zen 4, the
 /// bias added in the same pass); one to four rows take a matrix-vector product.
 ///
 /// ```swift
@@ -170,17 +170,22 @@ public struct Linear<Scalar: AttentionScalar>: Sendable {
   /// (`rowStride ≥ in`: the leading columns of a wider matrix), `[rowCount, out]`.
   ///
   /// For callers that hold their rows in a buffer of their own (a decoder's fused projections);
-  /// dimensions are the caller's to check.
+  /// dimensions are the caller's to check. `usingPanels` overrides the choice of product (`nil`:
+  /// the engine's own product where ``WeightProduct/isPreferred(for:rows:)``, else OpenBLAS's),
+  /// for the benchmark's check of that choice (``ProductChoiceTrials``).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  package func apply(rows x: UnsafePointer<Scalar>?, rowCount: Int, rowStride: Int) -> [Scalar] {
+  package func apply(
+    rows x: UnsafePointer<Scalar>?, rowCount: Int, rowStride: Int, usingPanels: Bool? = nil
+  ) -> [Scalar] {
     let (inCount, outCount) = (inputFeatureCount, outputFeatureCount)
     precondition(rowStride >= inCount, "a row stride below the input features")
+    let panels = usingPanels ?? WeightProduct.isPreferred(for: Scalar.self, rows: rowCount)
     return [Scalar](unsafeUninitializedCapacity: rowCount * outCount) { y, initialized in
       initialized = rowCount * outCount
       guard rowCount > 0, outCount > 0 else { return }
       // Float rows on AVX-512 (from WeightProduct.minimumRows): the engine's own product.
-      if let x, inCount > 0, WeightProduct.isPreferred(for: Scalar.self, rows: rowCount) {
+      if let x, inCount > 0, panels {
         multiply(rows: x, rowCount: rowCount, rowStride: rowStride, into: y.baseAddress!)
         return
       }
