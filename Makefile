@@ -40,7 +40,7 @@ test: deps model
 # differ by instruction set. SkylakeX is what OpenBLAS picks on AVX-512 Xeons without BF16
 # (Skylake-SP, Cascade Lake, Ice Lake); Haswell with ATTENTION_ISA=avx2 is an AVX2 Intel (or Zen 2
 # or 3) CPU. A core the CPU cannot run, or the one OpenBLAS already chose for the first pass, is
-# skipped (with a line saying so). About a minute per pass on 2 cores; TEST_CORES="" skips them.
+# skipped (with a line saying so). About a minute per pass on 2 cores (AMD EPYC Zen 4); TEST_CORES="" skips them.
 TEST_CORES ?= SkylakeX:avx512f:avx512 Haswell:avx2:avx2
 test-cores: deps
 	$(SWIFT) build --product attention

@@ -19,7 +19,7 @@
 // helpers running a share. A helper that is not running — its core taken by another process's
 // thread, as on a loaded machine — thus costs the call its parallelism, not a scheduler tick:
 // when the caller waited for every helper, a 2-worker `Linear` map measured 4.0 ms instead of
-// 0.1 while two other processes kept both cores busy (the helper ran only when the kernel's
+// 0.1 while two other processes' threads kept both cores busy (AMD EPYC Zen 4, 2 vCPUs) (the helper ran only when the kernel's
 // 4 ms tick preempted one of them).
 
 #if defined(__linux__)

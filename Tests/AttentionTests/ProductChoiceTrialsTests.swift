@@ -12,7 +12,7 @@ struct ProductChoiceTrialsTests {
   /// `(Q·Kᵀ)·V` within Float rounding of a Double computation. Each output sums `keys` terms of
   /// score × value, each score `dimension` products of values in [-0.5, 0.5): the error of two
   /// Float summation orders stays below 1e-5 of the output's scale (the largest |O|), measured
-  /// 2e-7.
+  /// 2e-7 on an AMD EPYC Zen 4.
   @Test(
     "tile products agree with Double",
     arguments: [(64, 64, 32), (6, 17, 5), (128, 128, 64), (130, 515, 129)])
